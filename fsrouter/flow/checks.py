@@ -1,0 +1,262 @@
+"""Cross-file and cross-field rules, run after every file has been validated on its own.
+
+Each rule is a small function named for what it requires, taking the :class:`Draft` and
+yielding ConfigError(path, line, field, message) (or None: suppressed); :data:`CHECKS`
+lists them in order and :func:`run_checks` runs them all. Rules see the models that
+validated, and lines that validated once their failed top-level keys were set aside
+(``Draft.failed``), so a file's every problem shows at once without consequential noise.
+A reference to an entry that exists in the YAML but failed validation is not reported.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Iterator, Optional, Sequence
+
+from fsrouter.errors import ConfigError
+from fsrouter.flow.model import Employee, Group, Line, Menu, Settings
+from fsrouter.flow.model_base import check_relative_file
+from fsrouter.flow.model_line import MELODY_STAGES
+from fsrouter.flow.phone import country_code_prefix
+from fsrouter.flow.yamlsource import YamlDoc, dotted
+
+EMPLOYEES_FILE = "employees.yaml"
+GROUPS_FILE = "groups.yaml"
+IVR_FILE = "ivr.yaml"
+
+
+@dataclass
+class Draft:
+    """Everything loaded so far. ``*_ids``: every id present in the YAML, valid or not.
+
+    root: the config folder (absolute); shown: the folder as the caller named it, used to
+    build the file paths in errors; docs: parsed files by shown path.
+    """
+
+    root: Path
+    shown: str
+    docs: dict[str, YamlDoc] = field(default_factory=dict)
+    settings: Settings = field(default_factory=Settings)
+    employees: dict[str, Employee] = field(default_factory=dict)
+    groups: dict[str, Group] = field(default_factory=dict)
+    menus: dict[str, Menu] = field(default_factory=dict)
+    lines: dict[str, Line] = field(default_factory=dict)
+    employee_ids: set[str] = field(default_factory=set)
+    group_ids: set[str] = field(default_factory=set)
+    menu_ids: set[str] = field(default_factory=set)
+    line_ids: set[str] = field(default_factory=set)
+    failed: dict[str, frozenset[str]] = field(default_factory=dict)
+
+    def path(self, relative: str) -> str:
+        """The file as named in errors: the config folder as given, then ``relative``."""
+        return str(Path(self.shown, relative))
+
+    def at(self, path: str, loc: Sequence, message: str) -> ConfigError:
+        """A ConfigError at the YAML line of ``loc`` (longest existing prefix) in ``path``."""
+        doc = self.docs.get(path)
+        return ConfigError(path, doc.line_for(loc) if doc else None, dotted(loc), message)
+
+    def error(self, path: str, loc: Sequence, message: str, reads: Sequence[str] = ()) -> ConfigError | None:
+        """Like :meth:`at`, for a rule; None when the rule relied on a top-level key of
+        ``path`` that failed validation (``loc[0]`` and ``reads``): that is reported already."""
+        if self.failed.get(path, frozenset()) & {*loc[:1], *reads}:
+            return None
+        return self.at(path, loc, message)
+
+
+def check_melody_file(path: Path) -> list[str]:
+    """Problems with one melody / prompt file (empty list: fine).
+
+    For now: the file exists and is named ``*.mp3``. Hook for the MP3 content checks
+    (decodable, <= 2 MB, stereo warning) of a later issue.
+    """
+    if not path.is_file():
+        return [f"file {path} does not exist"]
+    if path.suffix.lower() != ".mp3":
+        return [f"{path.name} is not an .mp3 file"]
+    return []
+
+
+def _file_problems(draft: Draft, value: str) -> list[str]:
+    try:
+        check_relative_file(value)
+    except ValueError as exc:
+        return [str(exc)]
+    return check_melody_file(draft.root / value)
+
+
+# --- employees and groups -------------------------------------------------------------------
+
+def check_employee_extensions_are_unique(draft: Draft) -> Iterator[Optional[ConfigError]]:
+    path, seen = draft.path(EMPLOYEES_FILE), {}
+    for emp in draft.employees.values():
+        if emp.extension in seen:
+            yield draft.error(path, ("employees", emp.id, "extension"),
+                              f"extension {emp.extension} is also {seen[emp.extension]}'s")
+        seen.setdefault(emp.extension, emp.id)
+
+
+def check_employee_default_line_exists(draft: Draft) -> Iterator[Optional[ConfigError]]:
+    for emp in draft.employees.values():
+        if emp.default_line and emp.default_line not in draft.line_ids:
+            yield draft.error(draft.path(EMPLOYEES_FILE), ("employees", emp.id, "default_line"),
+                              f"no line {emp.default_line!r} (numbers/{emp.default_line}.yaml)")
+
+
+def check_group_members_exist(draft: Draft) -> Iterator[Optional[ConfigError]]:
+    for group in draft.groups.values():
+        for i, member in enumerate(group.members):
+            if member not in draft.employee_ids:
+                yield draft.error(draft.path(GROUPS_FILE), ("groups", group.id, "members", i),
+                                  f"no employee {member!r} in employees.yaml")
+
+
+def check_group_forward_has_number(draft: Draft) -> Iterator[Optional[ConfigError]]:
+    for group in draft.groups.values():
+        if group.no_answer == "forward" and not group.forward_to:
+            yield draft.error(draft.path(GROUPS_FILE), ("groups", group.id, "no_answer"),
+                              "no_answer: forward needs forward_to (an E.164 number)")
+
+
+# --- menus ---------------------------------------------------------------------------------
+
+def check_menu_targets_exist(draft: Draft) -> Iterator[Optional[ConfigError]]:
+    known = {"menu": (draft.menu_ids, "menu", "ivr.yaml"), "group": (draft.group_ids, "group", "groups.yaml"),
+             "employee": (draft.employee_ids, "employee", "employees.yaml"),
+             "voicemail": (draft.employee_ids, "employee", "employees.yaml")}
+    for menu in draft.menus.values():
+        actions = [(("keys", k), a) for k, a in menu.keys.items()]
+        actions += [((slot,), getattr(menu, slot)) for slot in ("on_timeout", "on_invalid") if getattr(menu, slot)]
+        for loc, action in actions:
+            where = ("ivr", menu.id) + loc
+            if action.kind in known:
+                ids, what, file = known[action.kind]
+                if action.target not in ids:
+                    yield draft.error(draft.path(IVR_FILE), where, f"no {what} {action.target!r} in {file}")
+            elif action.kind == "play":
+                for problem in _file_problems(draft, action.target or ""):
+                    yield draft.error(draft.path(IVR_FILE), where, problem)
+
+
+def check_menu_prompt_files(draft: Draft) -> Iterator[Optional[ConfigError]]:
+    for menu in draft.menus.values():
+        if menu.prompt != "default":
+            for problem in check_melody_file(draft.root / menu.prompt):
+                yield draft.error(draft.path(IVR_FILE), ("ivr", menu.id, "prompt"), problem)
+
+
+# --- lines ---------------------------------------------------------------------------------
+
+def check_routing_targets_exist(draft: Draft) -> Iterator[Optional[ConfigError]]:
+    for line in draft.lines.values():
+        if line.routing.group and line.routing.group not in draft.group_ids:
+            yield draft.error(line.path, ("routing", "group"), f"no group {line.routing.group!r} in groups.yaml")
+        if line.routing.ivr and line.routing.ivr not in draft.menu_ids:
+            yield draft.error(line.path, ("routing", "ivr"), f"no menu {line.routing.ivr!r} in ivr.yaml")
+
+
+def check_routing_has_a_destination(draft: Draft) -> Iterator[Optional[ConfigError]]:
+    for line in draft.lines.values():
+        if not line.routing.ivr and not line.routing.group:
+            yield draft.error(line.path, ("routing",),
+                              "a call must end somewhere: set routing.group or routing.ivr (or both)")
+
+
+def check_extension_dialing_needs_greeting(draft: Draft) -> Iterator[Optional[ConfigError]]:
+    for line in draft.lines.values():
+        if line.routing.extension_dialing.enabled and not line.routing.greeting:
+            yield draft.error(line.path, ("routing", "extension_dialing", "enabled"),
+                              "extension dialing happens during the greeting: it needs routing.greeting: true")
+
+
+def check_sip_to_header_only_on_sip_pbx(draft: Draft) -> Iterator[Optional[ConfigError]]:
+    for line in draft.lines.values():
+        if line.routing.sip_to_header and line.kind != "sip_pbx":
+            yield draft.error(line.path, ("routing", "sip_to_header"),
+                              f"only for kind: sip_pbx lines (this one is {line.kind})", reads=("kind",))
+
+
+def check_after_hours_forward_has_number(draft: Draft) -> Iterator[Optional[ConfigError]]:
+    for line in draft.lines.values():
+        if line.working_hours.after_hours == "forward" and not line.working_hours.forward_to:
+            yield draft.error(line.path, ("working_hours", "after_hours"),
+                              "after_hours: forward needs working_hours.forward_to (an E.164 number)")
+
+
+def check_line_numbers_are_unique(draft: Draft) -> Iterator[Optional[ConfigError]]:
+    seen: dict[str, Line] = {}
+    for line in draft.lines.values():
+        if line.number in seen:
+            yield draft.error(line.path, ("number",), f"{line.number} is already the number of {seen[line.number].path}")
+        seen.setdefault(line.number, line)
+
+
+def check_outbound_employees_exist(draft: Draft) -> Iterator[Optional[ConfigError]]:
+    for line in draft.lines.values():
+        for i, emp in enumerate(line.outbound.allowed_employees):
+            if emp not in draft.employee_ids:
+                yield draft.error(line.path, ("outbound", "allowed_employees", i), f"no employee {emp!r} in employees.yaml")
+
+
+def check_prefix_is_not_a_country_code(draft: Draft) -> Iterator[Optional[ConfigError]]:
+    for line in draft.lines.values():
+        prefix = line.outbound.prefix
+        code = country_code_prefix(prefix) if prefix and prefix.isdigit() else None
+        if code:
+            yield draft.error(line.path, ("outbound", "prefix"),
+                              f"{prefix!r} starts with country calling code +{code}: a number could be "
+                              f"taken for the prefix; use '*' or '#' (e.g. *{prefix}*) or another code")
+
+
+def check_prefixes_do_not_overlap(draft: Draft) -> Iterator[Optional[ConfigError]]:
+    taken: list[Line] = []
+    for line in draft.lines.values():
+        prefix = line.outbound.prefix
+        if not prefix:
+            continue
+        for other in taken:
+            theirs = other.outbound.prefix or ""
+            if prefix.startswith(theirs) or theirs.startswith(prefix):
+                how = "is the same as" if prefix == theirs else "overlaps"
+                yield draft.error(line.path, ("outbound", "prefix"),
+                                  f"{prefix!r} {how} the prefix {theirs!r} of {other.path}")
+                break
+        taken.append(line)
+
+
+def check_melody_files_exist(draft: Draft) -> Iterator[Optional[ConfigError]]:
+    for line in draft.lines.values():
+        for stage in MELODY_STAGES:
+            value = getattr(line.melodies, stage)
+            if value != "default":
+                for problem in check_melody_file(draft.root / value):
+                    yield draft.error(line.path, ("melodies", stage), problem)
+
+
+Check = Callable[[Draft], Iterable[Optional[ConfigError]]]
+
+#: Every rule, run in this order by :func:`run_checks`.
+CHECKS: tuple[Check, ...] = (
+    check_employee_extensions_are_unique,
+    check_employee_default_line_exists,
+    check_group_members_exist,
+    check_group_forward_has_number,
+    check_menu_targets_exist,
+    check_menu_prompt_files,
+    check_routing_targets_exist,
+    check_routing_has_a_destination,
+    check_extension_dialing_needs_greeting,
+    check_sip_to_header_only_on_sip_pbx,
+    check_after_hours_forward_has_number,
+    check_line_numbers_are_unique,
+    check_outbound_employees_exist,
+    check_prefix_is_not_a_country_code,
+    check_prefixes_do_not_overlap,
+    check_melody_files_exist,
+)
+
+
+def run_checks(draft: Draft, checks: Sequence[Check] = CHECKS) -> list[ConfigError]:
+    """Run every rule over ``draft``; return all the errors found (unsorted)."""
+    return [error for check in checks for error in check(draft) if error is not None]

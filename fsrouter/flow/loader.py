@@ -1,0 +1,255 @@
+"""Load and validate a whole config folder into one immutable :class:`Config`.
+
+Files: settings.yaml and ivr.yaml are optional (defaults / no menus); employees.yaml,
+groups.yaml and numbers/ with at least one NAME.yaml are required. Every file is parsed
+strictly (``yamlsource``), every entry validated on its own (pydantic), then the rules of
+``checks`` run over what validated. All problems are collected and raised together.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import types
+import typing
+from pathlib import Path
+from typing import Any, Iterable
+
+from pydantic import BaseModel, ValidationError
+
+from fsrouter.errors import ConfigError, ConfigInvalid
+from fsrouter.flow.checks import EMPLOYEES_FILE, GROUPS_FILE, IVR_FILE, Draft, run_checks
+from fsrouter.flow.model import Config, Employee, Group, Line, Menu, Settings
+from fsrouter.flow.model_base import ID_PATTERN
+from fsrouter.flow.yamlsource import YamlDoc, read_yaml
+
+SETTINGS_FILE = "settings.yaml"
+NUMBERS_DIR = "numbers"
+LINE_ID = re.compile(ID_PATTERN)
+
+
+def load_config(root: str | Path) -> Config:
+    """Load the config folder ``root`` (e.g. "config").
+
+    Returns a Config whose ``root`` is the absolute folder. Raises ConfigInvalid listing
+    every ConfigError found, sorted by file then line; error paths are ``root`` as given
+    joined with the file's relative path (e.g. "config/numbers/kyiv.yaml").
+    """
+    folder = Path(root)
+    draft = Draft(root=folder.resolve(), shown=str(folder))
+    if not draft.root.is_dir():
+        raise ConfigInvalid([ConfigError(str(folder), None, "", "no such config folder")])
+    errors: list[ConfigError] = []
+    _load_settings(draft, errors)
+    draft.employees = _load_entries(draft, EMPLOYEES_FILE, "employees", Employee, draft.employee_ids, errors)
+    draft.groups = _load_entries(draft, GROUPS_FILE, "groups", Group, draft.group_ids, errors)
+    draft.menus = _load_entries(draft, IVR_FILE, "ivr", Menu, draft.menu_ids, errors, required=False)
+    _load_lines(draft, errors)
+    errors.extend(run_checks(draft))
+    if errors:
+        raise ConfigInvalid(sorted(errors, key=lambda e: (e.path, e.line or 0, e.field)))
+    return Config(root=draft.root, settings=draft.settings, employees=draft.employees, groups=draft.groups,
+                  menus=draft.menus, lines=draft.lines, version=folder_version(draft.root))
+
+
+def folder_version(root: Path) -> str:
+    """First 16 hex chars of sha256 over every file under ``root``: for each, sorted by
+    relative POSIX path, the path, a NUL, the size and the bytes."""
+    digest = hashlib.sha256()
+    files = sorted((p.relative_to(root).as_posix(), p) for p in root.rglob("*") if p.is_file())
+    for relative, path in files:
+        data = path.read_bytes()
+        digest.update(f"{relative}\0{len(data)}\0".encode())
+        digest.update(data)
+    return digest.hexdigest()[:16]
+
+
+# --- one file at a time ------------------------------------------------------------------
+
+def _read(draft: Draft, relative: str, errors: list[ConfigError], required: bool) -> YamlDoc | None:
+    path = draft.path(relative)
+    if not (draft.root / relative).exists():
+        if required:
+            errors.append(ConfigError(path, None, "", "required file is missing"))
+        return None
+    try:
+        doc = read_yaml(draft.root / relative, path)
+    except ConfigError as exc:
+        errors.append(exc)
+        return None
+    draft.docs[path] = doc
+    return doc
+
+
+def _load_settings(draft: Draft, errors: list[ConfigError]) -> None:
+    doc = _read(draft, SETTINGS_FILE, errors, required=False)
+    data = {} if doc is None or doc.data is None else doc.data
+    settings = _validate(draft, Settings, data, doc.path if doc else "", (), errors, {"root": draft.root})
+    draft.settings = settings or Settings.model_validate({}, context={"root": draft.root})
+
+
+def _load_entries(draft: Draft, relative: str, key: str, model: type[BaseModel], ids: set[str],
+                  errors: list[ConfigError], required: bool = True) -> dict[str, Any]:
+    """Validate each entry of the one top-level mapping ``key`` as ``model`` with id = its key."""
+    doc = _read(draft, relative, errors, required)
+    if doc is None:
+        return {}
+    data = doc.data
+    if data is None and not required:
+        return {}
+    if not isinstance(data, dict) or key not in data:
+        errors.append(draft.at(doc.path, (), f"expected a mapping with the one key `{key}:`"))
+        return {}
+    for extra in data.keys() - {key}:
+        errors.append(draft.at(doc.path, (extra,), f"unknown key (this file has only `{key}:`)"))
+    entries = data[key] or {}
+    if not isinstance(entries, dict):
+        errors.append(draft.at(doc.path, (key,), "expected a mapping of id -> settings"))
+        return {}
+    valid = {}
+    for ident, body in entries.items():
+        ids.add(ident)
+        body = _with_injected(draft, doc.path, (key, ident), body, {"id": ident}, errors)
+        item = _validate(draft, model, body, doc.path, (key, ident), errors)
+        if item is not None:
+            valid[ident] = item
+    return valid
+
+
+def _load_lines(draft: Draft, errors: list[ConfigError]) -> None:
+    folder = draft.root / NUMBERS_DIR
+    files = sorted(folder.glob("*.yaml")) if folder.is_dir() else []
+    for stray in sorted(folder.glob("*.yml")) if folder.is_dir() else []:
+        errors.append(ConfigError(draft.path(f"{NUMBERS_DIR}/{stray.name}"), None, "", "line files end in .yaml"))
+    if not files:
+        errors.append(ConfigError(draft.path(NUMBERS_DIR), None, "", "no line files: add numbers/NAME.yaml"))
+    for file in files:
+        relative = f"{NUMBERS_DIR}/{file.name}"
+        doc = _read(draft, relative, errors, required=True)
+        if doc is None:
+            continue
+        ident = file.name[: -len(".yaml")]
+        draft.line_ids.add(ident)
+        if not LINE_ID.match(ident):
+            errors.append(ConfigError(doc.path, None, "", "a line file is named NAME.yaml, NAME of letters, "
+                                      "digits, '_', '.', '-' (first a letter or digit)"))
+            continue
+        defaults = {"name": ident, "language": draft.settings.language}
+        body = doc.data if doc.data is not None else {}
+        body = _with_injected(draft, doc.path, (), body, {"id": ident, "path": doc.path}, errors, defaults)
+        try:
+            draft.lines[ident] = Line.model_validate(body)
+        except ValidationError as exc:
+            errors.extend(_convert(draft, doc.path, (), Line, exc))
+            partial = _partial_line(body, exc)
+            if partial is not None:
+                draft.lines[ident], draft.failed[doc.path] = partial
+
+
+#: Valid stand-ins for required line keys that failed, so the other sections can be checked.
+_STAND_INS = {"kind": "rented", "number": "+14155550100", "name": "-", "language": "en", "timezone": "UTC"}
+
+
+def _partial_line(body: Any, exc: ValidationError) -> tuple[Line, frozenset[str]] | None:
+    """The line with its failed top-level keys set aside (stand-ins or defaults), and those
+    keys; None when the file as a whole is unusable. Only the cross-checks see it."""
+    locs = [e["loc"] for e in exc.errors()]
+    if not isinstance(body, dict) or any(not loc or not isinstance(loc[0], str) for loc in locs):
+        return None
+    failed = {loc[0] for loc in locs} | ({"number"} if any(loc[0] == "kind" for loc in locs) else set())
+    kept = {k: v for k, v in body.items() if k not in failed}
+    kept.update({k: v for k, v in _STAND_INS.items() if k in failed})
+    try:
+        line = Line.model_validate(kept)
+    except ValidationError:
+        return None
+    if "number" in failed:  # never equal to another line's number
+        line = line.model_copy(update={"number": f"invalid:{line.id}"})
+    return line, frozenset(failed)
+
+
+def _with_injected(draft: Draft, path: str, loc: tuple, body: Any, fixed: dict, errors: list[ConfigError],
+                   defaults: dict | None = None) -> Any:
+    """``body`` plus the keys the loader owns (``fixed``: id, path) and defaults; a ``fixed``
+    key written in the YAML is an error (the file or mapping key names the entry)."""
+    if not isinstance(body, dict):
+        return body
+    for name in fixed.keys() & body.keys():
+        errors.append(draft.at(path, loc + (name,), f"unknown key: the {name} comes from the "
+                                  f"{'file name' if not loc else 'mapping key'}"))
+    return {**(defaults or {}), **body, **fixed}
+
+
+def _validate(draft: Draft, model: type[BaseModel], data: Any, path: str, loc: tuple,
+              errors: list[ConfigError], context: dict | None = None) -> Any:
+    try:
+        return model.model_validate(data, context=context)
+    except ValidationError as exc:
+        errors.extend(_convert(draft, path, loc, model, exc))
+        return None
+
+
+# --- pydantic errors -> ConfigError -----------------------------------------------------
+
+_MESSAGES = {
+    "missing": "required key is missing",
+    "model_type": "expected a mapping",
+    "model_attributes_type": "expected a mapping",
+    "dict_type": "expected a mapping",
+    "tuple_type": "expected a list",
+}
+
+
+def _convert(draft: Draft, path: str, prefix: tuple, model: type[BaseModel], exc: ValidationError) -> Iterable[ConfigError]:
+    for err in exc.errors(include_url=False):
+        loc, is_key = [], False
+        for part in err["loc"]:
+            if part == "[key]":
+                is_key = True
+            elif isinstance(part, int) or not (part.startswith(("function-", "tagged-union[")) or "[" in part):
+                loc.append(part)
+        message = _MESSAGES.get(err["type"], err["msg"])
+        if err["type"] == "extra_forbidden":
+            allowed = _allowed_keys(model, loc[:-1])
+            message = "unknown key" + (f"; allowed: {', '.join(allowed)}" if allowed else "")
+        elif err["type"] == "value_error":
+            message = err["msg"].removeprefix("Value error, ")
+        if is_key:
+            message = f"key {loc[-1]!r}: {message}" if loc else message
+        yield draft.at(path, prefix + tuple(loc), message)
+
+
+def _allowed_keys(model: Any, loc: list) -> list[str]:
+    """The YAML keys of the model reached by ``loc`` from ``model`` ([] if not a model)."""
+    current = model
+    for part in loc:
+        current = _unwrap(current)
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            field = current.model_fields.get(part) if isinstance(part, str) else None
+            if field is None:
+                return []
+            current = field.annotation
+        else:  # a container: the part is an index or a mapping key
+            args = typing.get_args(current)
+            if not args:
+                return []
+            current = args[0] if typing.get_origin(current) is tuple else args[-1]
+    current = _unwrap(current)
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return [name for name in current.model_fields if name not in ("id", "path")]
+    return []
+
+
+def _unwrap(annotation: Any) -> Any:
+    """Strip Annotated[...] and Optional[...] around a type."""
+    while True:
+        origin = typing.get_origin(annotation)
+        if origin is typing.Annotated:
+            annotation = typing.get_args(annotation)[0]
+        elif origin in (typing.Union, types.UnionType):
+            args = [a for a in typing.get_args(annotation) if a is not type(None)]
+            if len(args) != 1:
+                return annotation
+            annotation = args[0]
+        else:
+            return annotation

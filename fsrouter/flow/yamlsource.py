@@ -1,0 +1,185 @@
+"""Strict YAML source: every scalar stays a string, duplicate keys are refused, lines are kept.
+
+PyYAML's ``safe_load`` guesses types (``on`` -> True, ``0101`` -> 65, ``12:30`` -> 750,
+``+380441234567`` -> an int) and silently keeps the last of two equal keys. Here the only
+implicit type is null: a plain ``null`` / ``Null`` / ``NULL`` / ``~`` or an empty value is
+None; every other scalar is a ``str`` and the schema types it later. Explicit standard tags
+(``!!str``, ``!!int``, ...) are allowed and also give the scalar's text; any other tag is refused.
+Anchors and aliases work; merge keys (``<<: *base``) work, explicit keys winning.
+
+``parse_yaml(text, path)`` returns a :class:`YamlDoc`: the plain tree (dict / list / str /
+None) and, for every node, its 1-based line keyed by the node's path tuple, e.g.
+``("routing", "extension_dialing", "ring_time")`` or ``("schedule", "mon", 1)``.
+A mapping entry's line is the line of its key.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
+
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from fsrouter.errors import ConfigError
+
+_TAG = "tag:yaml.org,2002:"
+_NULL_TAG = _TAG + "null"
+_TEXT_TAGS = {_TAG + t for t in ("str", "int", "float", "bool", "timestamp", "binary")}
+_MERGE_TAG = _TAG + "merge"
+_NULL_RE = re.compile(r"^(?:~|null|Null|NULL|)$")
+
+
+class StrictLoader(yaml.SafeLoader):
+    """SafeLoader without implicit resolvers except null and the merge key ``<<``."""
+
+    yaml_implicit_resolvers: dict = {}
+
+
+StrictLoader.add_implicit_resolver(_NULL_TAG, _NULL_RE, ["~", "n", "N", ""])
+StrictLoader.add_implicit_resolver(_MERGE_TAG, re.compile(r"^(?:<<)$"), ["<"])
+
+
+@dataclass(frozen=True)
+class YamlDoc:
+    """One parsed YAML file: ``data`` (plain tree), ``lines`` (node path -> 1-based line)."""
+
+    path: str
+    data: Any
+    lines: Mapping[tuple, int] = field(default_factory=dict)
+
+    def line_for(self, loc: Sequence[Any]) -> int | None:
+        """Line of the deepest node on ``loc`` that exists (longest matching prefix)."""
+        loc = tuple(loc)
+        for end in range(len(loc), -1, -1):
+            line = self.lines.get(loc[:end])
+            if line is not None:
+                return line
+        return None
+
+
+def parse_yaml(text: str | bytes, path: str) -> YamlDoc:
+    """Parse one YAML document strictly; ``path`` is only used in errors.
+
+    Raises ConfigError(path, line, field, message) on a syntax error (line from the YAML
+    mark), on a duplicate key (line of the second key), on a non-scalar or null mapping key,
+    on an unknown tag, and on a recursive alias. An empty file gives ``data`` None.
+    """
+    loader = StrictLoader(text)
+    try:
+        node = loader.get_single_node()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else None
+        message = " ".join(p for p in (exc.context, exc.problem) if p) or str(exc)
+        raise ConfigError(path, line, "", f"YAML syntax error: {message}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(path, None, "", f"YAML error: {exc}") from None
+    finally:
+        loader.dispose()
+    lines: dict[tuple, int] = {}
+    if node is None:
+        return YamlDoc(path, None, {(): 1})
+    data = _Builder(path, lines).build(node, ())
+    return YamlDoc(path, data, lines)
+
+
+def read_yaml(file, path: str) -> YamlDoc:
+    """Read ``file`` (a filesystem path) as UTF-8 and parse it; ``path`` names it in errors."""
+    try:
+        with open(file, "rb") as fh:
+            raw = fh.read()
+    except OSError as exc:
+        raise ConfigError(path, None, "", f"cannot read: {exc.strerror or exc}") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(path, None, "", f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    return parse_yaml(text, path)
+
+
+def dotted(loc: Sequence[Any]) -> str:
+    """("working_hours", "schedule", "mon", 1) -> "working_hours.schedule.mon[1]"."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+class _Builder:
+    """Walk a composed node graph into plain Python values, recording each node's line."""
+
+    def __init__(self, path: str, lines: dict[tuple, int]):
+        self.path = path
+        self.lines = lines
+        self.active: set[int] = set()  # ids of collection nodes being built (alias loops)
+
+    def fail(self, node: Node, loc: tuple, message: str) -> ConfigError:
+        return ConfigError(self.path, node.start_mark.line + 1, dotted(loc), message)
+
+    def build(self, node: Node, loc: tuple, line: int | None = None) -> Any:
+        self.lines.setdefault(loc, line or node.start_mark.line + 1)
+        if isinstance(node, ScalarNode):
+            return self.scalar(node, loc)
+        if id(node) in self.active:
+            raise self.fail(node, loc, "recursive alias")
+        self.active.add(id(node))
+        try:
+            if isinstance(node, SequenceNode):
+                if node.tag != _TAG + "seq":
+                    raise self.fail(node, loc, f"unsupported tag {node.tag}")
+                return [self.build(item, loc + (i,)) for i, item in enumerate(node.value)]
+            if isinstance(node, MappingNode):
+                return self.mapping(node, loc)
+        finally:
+            self.active.discard(id(node))
+        raise self.fail(node, loc, f"unsupported node {type(node).__name__}")  # pragma: no cover
+
+    def scalar(self, node: ScalarNode, loc: tuple) -> str | None:
+        if node.tag == _NULL_TAG:
+            return None
+        if node.tag in _TEXT_TAGS:
+            return node.value
+        raise self.fail(node, loc, f"unsupported tag {node.tag}")
+
+    def key(self, node: Node, loc: tuple) -> str:
+        if not isinstance(node, ScalarNode) or node.tag not in _TEXT_TAGS:
+            raise self.fail(node, loc, "a mapping key must be a plain, non-empty scalar")
+        return node.value
+
+    def mapping(self, node: MappingNode, loc: tuple) -> dict:
+        if node.tag != _TAG + "map":
+            raise self.fail(node, loc, f"unsupported tag {node.tag}")
+        own: dict[str, Any] = {}
+        merges: list[Node] = []
+        for key_node, value_node in node.value:
+            if key_node.tag == _MERGE_TAG:
+                merges.append(value_node)
+                continue
+            key = self.key(key_node, loc)
+            if key in own:
+                first = self.lines.get(loc + (key,))
+                raise self.fail(key_node, loc + (key,), f"duplicate key {key!r} (first on line {first})")
+            key_line = key_node.start_mark.line + 1
+            self.lines[loc + (key,)] = key_line
+            own[key] = self.build(value_node, loc + (key,), key_line)
+        merged: dict[str, Any] = {}
+        for value_node in merges:  # explicit keys win, then earlier merge sources
+            for source in self.merge_sources(value_node, loc):
+                lines: dict[tuple, int] = {}
+                values = _Builder(self.path, lines).mapping(source, loc)
+                for k, v in values.items():
+                    if k not in own and k not in merged:
+                        merged[k] = v
+                        prefix = loc + (k,)
+                        for p, n in lines.items():
+                            if p[: len(prefix)] == prefix:
+                                self.lines.setdefault(p, n)
+        return {**merged, **own}
+
+    def merge_sources(self, node: Node, loc: tuple) -> list[MappingNode]:
+        sources = node.value if isinstance(node, SequenceNode) else [node]
+        if not all(isinstance(s, MappingNode) for s in sources):
+            raise self.fail(node, loc, "a merge key (<<) needs a mapping or a list of mappings")
+        return list(sources)
