@@ -1,0 +1,185 @@
+"""Call records: save (upsert, spooled to disk when the database is down), get, list."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any, Callable
+
+import peewee
+
+from ..errors import StoreError
+from .db import Connector
+from .models import Models
+from .records import CallRecord, call_from_jsonable, jsonable_call, utc
+from .spool import JsonlSpool
+
+_CHUNK = 200  # rows per INSERT when flushing the spool
+_SAVED_AT = "_saved_at"  # key of the save time in a spooled line
+
+
+class CallRepository:
+    """Call records, upserted by ``call_uuid``.
+
+    Each save stamps the record with the time ``save`` was called; an upsert only replaces
+    a row saved earlier, so a record flushed late from the spool never overwrites a newer
+    save of the same call.
+    """
+
+    def __init__(
+        self,
+        connector: Connector,
+        models: Models,
+        *,
+        spool: JsonlSpool | None,
+        clock: Callable[[], datetime],
+        log: Any,
+    ):
+        self._connector = connector
+        self._model = models.CallRow
+        self._spool = spool
+        self._clock = clock
+        self._log = log
+
+    def save(self, record: CallRecord) -> None:
+        """Insert or replace the record of ``record.call_uuid``.
+
+        On a database error the record is appended to ``<spool_dir>/calls.jsonl`` (fsync'd)
+        and event ``call_record_spooled`` is logged; nothing is raised. StoreError when
+        there is no spool folder, or when the spool cannot be written either. After a
+        successful save, records spooled earlier are flushed (see :meth:`flush_spool`).
+        """
+        if not isinstance(record, CallRecord):
+            raise TypeError(f"expected CallRecord, got {type(record).__name__}")
+        saved_at = utc(self._clock(), "clock()")
+        try:
+            with self._connector.work():
+                self._upsert([_row(record, saved_at)])
+        except StoreError as exc:
+            self._spool_record(record, saved_at, exc)
+            return
+        if self._spool is not None and self._spool.pending():
+            try:
+                self.flush_spool()
+            except StoreError as exc:
+                self._log.warning("call_spool_flush_failed", error=str(exc), spool_path=str(self._spool.path))
+
+    def flush_spool(self) -> int:
+        """Upsert every spooled record in one transaction, then empty the spool.
+
+        Returns how many distinct calls were written (0 when nothing was spooled, or when
+        another flush is already running). Idempotent: a record spooled twice or flushed
+        twice is stored once, and the latest save of a call wins. StoreError when the
+        database fails; the records then stay spooled for the next flush.
+        """
+        if self._spool is None:
+            return 0
+        with self._spool.drain() as batch:
+            latest: dict[str, tuple[CallRecord, datetime]] = {}
+            for item in batch.items:
+                try:
+                    record = call_from_jsonable(item)
+                    saved_at = utc(datetime.fromisoformat(item[_SAVED_AT]), _SAVED_AT)
+                except (KeyError, TypeError, ValueError) as exc:
+                    self._log.error("call_spool_line_rejected", error=str(exc), call_uuid=item.get("call_uuid"))
+                    batch.reject(item)
+                    continue
+                known = latest.get(record.call_uuid)
+                if known is None or known[1] <= saved_at:
+                    latest[record.call_uuid] = (record, saved_at)
+            if batch.rejected:
+                self._log.error("call_spool_lines_rejected", count=batch.rejected, path=str(self._spool.rejected_path))
+            rows = [_row(record, saved_at) for record, saved_at in latest.values()]
+            if rows:
+                with self._connector.work():
+                    for start in range(0, len(rows), _CHUNK):
+                        self._upsert(rows[start:start + _CHUNK])
+                self._log.info("call_spool_flushed", count=len(rows))
+            return len(rows)
+
+    def get(self, call_uuid: str) -> CallRecord | None:
+        """The record of ``call_uuid``, or None. StoreError on a database error."""
+        with self._connector.work():
+            row = self._model.get_or_none(self._model.call_uuid == call_uuid)
+            return None if row is None else _record(row)
+
+    def list(self, *, since: datetime | None = None, line: str | None = None, limit: int = 100) -> list[CallRecord]:
+        """Records newest first (by ``started_at``), at most ``limit`` (>= 1).
+
+        since: only calls started at or after this aware datetime; line: only this line.
+        """
+        if not isinstance(limit, int) or limit < 1:
+            raise ValueError(f"limit: must be a positive int, got {limit!r}")
+        model = self._model
+        query = model.select()
+        if since is not None:
+            query = query.where(model.started_at >= utc(since, "since"))
+        if line is not None:
+            query = query.where(model.line == line)
+        query = query.order_by(model.started_at.desc(), model.call_uuid.desc()).limit(limit)
+        with self._connector.work():
+            return [_record(row) for row in query]
+
+    def _upsert(self, rows: list[dict[str, Any]]) -> None:
+        model = self._model
+        fields = [f for f in model._meta.sorted_fields if f is not model.call_uuid]
+        (
+            model.insert_many(rows)
+            .on_conflict(
+                conflict_target=[model.call_uuid],
+                preserve=fields,
+                where=(model.saved_at <= peewee.EXCLUDED.saved_at),
+            )
+            .execute()
+        )
+
+    def _spool_record(self, record: CallRecord, saved_at: datetime, error: StoreError) -> None:
+        log = self._log.bind(call_uuid=record.call_uuid)
+        if self._spool is None:
+            log.error("call_record_lost", error=str(error), reason="no spool folder configured")
+            raise StoreError(f"call {record.call_uuid} not saved and no spool folder configured: {error}") from error
+        line = jsonable_call(record)
+        line[_SAVED_AT] = saved_at.isoformat()
+        try:
+            self._spool.append(line)
+        except OSError as exc:
+            log.error("call_record_lost", error=str(error), spool_error=str(exc))
+            raise StoreError(f"call {record.call_uuid} not saved: {error}; spool failed too: {exc}") from exc
+        log.warning("call_record_spooled", error=str(error), spool_path=str(self._spool.path))
+
+
+def _row(record: CallRecord, saved_at: datetime) -> dict[str, Any]:
+    return {
+        "call_uuid": record.call_uuid,
+        "line": record.line,
+        "direction": record.direction,
+        "caller": record.caller,
+        "destination": record.destination,
+        "started_at": record.started_at,
+        "answered_at": record.answered_at,
+        "ended_at": record.ended_at,
+        "hangup_cause": record.hangup_cause,
+        "route": json.dumps(list(record.route), separators=(",", ":")),
+        "answered_by": record.answered_by,
+        "config_version": record.config_version,
+        "extra": json.dumps(record.extra, separators=(",", ":")),
+        "saved_at": saved_at,
+    }
+
+
+def _record(row: peewee.Model) -> CallRecord:
+    return CallRecord(
+        call_uuid=row.call_uuid,
+        line=row.line,
+        direction=row.direction,
+        caller=row.caller,
+        destination=row.destination,
+        started_at=row.started_at,
+        answered_at=row.answered_at,
+        ended_at=row.ended_at,
+        hangup_cause=row.hangup_cause,
+        route=tuple(json.loads(row.route)),
+        answered_by=row.answered_by,
+        config_version=row.config_version,
+        extra=json.loads(row.extra),
+    )

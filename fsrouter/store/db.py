@@ -1,0 +1,206 @@
+"""Open a database from a URL, and run units of work on it.
+
+URLs:
+
+- ``sqlite:///relative/path.db``, ``sqlite:////absolute/path.db``: an SQLite file (parent
+  folder created) with pragmas journal_mode=wal, busy_timeout=5000 (ms), foreign_keys=1,
+  synchronous=normal. One connection is opened per unit of work.
+- ``sqlite:///:memory:``: a private in-memory database (for tests), shared by the units of
+  work of one store and gone when the store is closed.
+- ``postgresql://user:password@host:port/dbname?option=value`` (or ``postgres://``): a
+  pool of at most 20 connections, recycled after 300 s; a unit of work waits up to 10 s
+  for a free connection. Query options go to libpq as they are (``sslmode``,
+  ``options=-csearch_path%3Dmyschema``, ...); ``connect_timeout`` defaults to 5 s.
+  psycopg2 is imported only for these URLs.
+
+Under gevent, peewee keeps its connection state in a ``threading.local``, which monkey
+patching makes greenlet-local: each greenlet's unit of work has its own connection.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+import peewee
+from playhouse.pool import MaxConnectionsExceeded
+
+from ..errors import StoreError
+
+SQLITE_PRAGMAS = (
+    ("journal_mode", "wal"),
+    ("busy_timeout", 5000),
+    ("foreign_keys", 1),
+    ("synchronous", "normal"),
+)
+PG_MAX_CONNECTIONS = 20
+PG_STALE_TIMEOUT_S = 300
+PG_POOL_WAIT_S = 10
+PG_CONNECT_TIMEOUT_S = 5
+
+
+class Connector:
+    """A peewee database plus the one way the repositories use it: :meth:`work`.
+
+    ``keeper`` is a raw connection held open for the store's lifetime (the in-memory
+    SQLite database lives only while one connection to it is open).
+    """
+
+    def __init__(self, database: peewee.Database, *, description: str, keeper: sqlite3.Connection | None = None):
+        self.database = database
+        self.description = description
+        self._keeper = keeper
+        self._closed = False
+
+    @contextmanager
+    def work(self) -> Iterator[peewee.Database]:
+        """One unit of work: a connection (from the pool) and a transaction, committed on
+        success, rolled back on error, and the connection given back on exit.
+
+        Raises StoreError for any database error (server down, pool exhausted, constraint)
+        and once the store is closed; other exceptions pass through unchanged.
+        """
+        if self._closed:
+            raise StoreError(f"store {self.description} is closed")
+        try:
+            with self.database.connection_context():
+                yield self.database
+        except MaxConnectionsExceeded as exc:
+            raise StoreError(f"{self.description}: no free connection: {exc}") from exc
+        except peewee.PeeweeException as exc:
+            raise StoreError(f"{self.description}: {type(exc).__name__}: {exc}".strip()) from exc
+
+    def close(self) -> None:
+        """Close every connection; later units of work raise StoreError. Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        close_all = getattr(self.database, "close_all", None)
+        try:
+            if close_all is not None:
+                close_all()
+            elif not self.database.is_closed():
+                self.database.close()
+        finally:
+            if self._keeper is not None:
+                self._keeper.close()
+
+
+def connect(url: str) -> Connector:
+    """A :class:`Connector` for ``url`` (no connection is opened yet, except for
+    ``sqlite:///:memory:``). StoreError for an unsupported scheme or a malformed URL."""
+    if not isinstance(url, str) or "://" not in url:
+        raise StoreError(f"database URL {url!r} has no scheme; expected sqlite:/// or postgresql://")
+    scheme = url.split("://", 1)[0].lower()
+    if scheme == "sqlite":
+        return _sqlite(url)
+    if scheme in ("postgresql", "postgres"):
+        return _postgresql(url)
+    raise StoreError(f"unsupported database URL scheme {scheme!r}; expected sqlite, postgresql or postgres")
+
+
+def sqlite_path(url: str) -> str:
+    """The file path of an ``sqlite:///`` URL (``:memory:`` for the in-memory database)."""
+    rest = url.split("://", 1)[1]
+    if not rest.startswith("/") or "?" in rest:
+        raise StoreError(
+            "an SQLite URL is sqlite:/// then the path, without options "
+            "(sqlite:///relative.db, sqlite:////absolute.db, sqlite:///:memory:)"
+        )
+    path = unquote(rest[1:])
+    if not path:
+        raise StoreError("SQLite URL names no file: sqlite:///path/to/file.db")
+    return path
+
+
+def _sqlite(url: str) -> Connector:
+    path = sqlite_path(url)
+    pragmas = list(SQLITE_PRAGMAS)
+    if path == ":memory:":
+        name = f"file:fsrouter-{uuid.uuid4().hex}?mode=memory&cache=shared"
+        keeper = sqlite3.connect(name, uri=True)
+        database = peewee.SqliteDatabase(name, uri=True, pragmas=pragmas)
+        return Connector(database, description="sqlite:///:memory:", keeper=keeper)
+    try:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(f"cannot create the folder of SQLite database {path}: {exc}") from exc
+    database = peewee.SqliteDatabase(path, pragmas=pragmas)
+    return Connector(database, description=f"sqlite:///{path}")
+
+
+def _postgresql(url: str) -> Connector:
+    try:
+        import psycopg2  # noqa: F401  (peewee needs it; fail here with a clear message)
+    except ImportError as exc:
+        raise StoreError("postgresql URLs need psycopg2: pip install 'fsrouter[postgres]'") from exc
+    from playhouse.pool import PooledPostgresqlDatabase
+
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError as exc:
+        raise StoreError(f"bad port in PostgreSQL URL: {exc}") from exc
+    dbname = unquote(parts.path.lstrip("/"))
+    if not dbname:
+        raise StoreError("PostgreSQL URL names no database: postgresql://user@host:port/dbname")
+    params: dict[str, object] = {"connect_timeout": PG_CONNECT_TIMEOUT_S}
+    params.update(parse_qsl(parts.query, keep_blank_values=True))
+    if parts.username:
+        params["user"] = unquote(parts.username)
+    if parts.password:
+        params["password"] = unquote(parts.password)
+    if parts.hostname:
+        params["host"] = parts.hostname
+    if port:
+        params["port"] = port
+    database = PooledPostgresqlDatabase(
+        dbname,
+        max_connections=PG_MAX_CONNECTIONS,
+        stale_timeout=PG_STALE_TIMEOUT_S,
+        timeout=PG_POOL_WAIT_S,
+        **params,
+    )
+    where = f"{parts.hostname or 'localhost'}:{port or 5432}/{dbname}"
+    return Connector(database, description=f"postgresql://{where}")
+
+
+_green_lock = threading.Lock()
+
+
+def install_gevent_wait_callback() -> None:
+    """Make psycopg2 yield to the gevent hub while it waits on the server (process-wide).
+
+    Call once from the composition root when running under gevent; without it every
+    PostgreSQL query blocks all greenlets. Idempotent. Needs gevent and psycopg2.
+    """
+    import psycopg2.extensions
+    from gevent.socket import wait_read, wait_write
+
+    def wait(conn, timeout=None):
+        while True:
+            state = conn.poll()
+            if state == psycopg2.extensions.POLL_OK:
+                return
+            if state == psycopg2.extensions.POLL_READ:
+                wait_read(conn.fileno(), timeout=timeout)
+            elif state == psycopg2.extensions.POLL_WRITE:
+                wait_write(conn.fileno(), timeout=timeout)
+            else:
+                raise psycopg2.OperationalError(f"bad state from poll: {state}")
+
+    with _green_lock:
+        if psycopg2.extensions.get_wait_callback() is None:
+            psycopg2.extensions.set_wait_callback(wait)
+
+
+def uninstall_gevent_wait_callback() -> None:
+    """Undo :func:`install_gevent_wait_callback` (psycopg2 blocks again)."""
+    import psycopg2.extensions
+
+    psycopg2.extensions.set_wait_callback(None)

@@ -1,0 +1,198 @@
+"""peewee models of the store. Nothing outside ``fsrouter.store`` imports this module.
+
+The classes below declare the schema and are bound to no database. :func:`bind` makes a
+fresh set of subclasses bound to one database, so two stores (an SQLite file and a
+PostgreSQL server, or two pools) can live in one process without touching a global.
+
+Times are stored as naive UTC (``TIMESTAMP`` on PostgreSQL, fixed-width
+``YYYY-MM-DD HH:MM:SS.ffffff`` text on SQLite so text order is time order) and come back
+aware UTC. JSON columns are plain text, which both databases handle the same way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+import peewee
+
+from .records import utc
+
+
+class UtcDateTimeField(peewee.Field):
+    """A datetime stored as naive UTC and returned aware UTC; a naive input is a ValueError."""
+
+    field_type = "DATETIME"
+
+    def db_value(self, value):
+        value = utc(value, self.name)
+        if value is None:
+            return None
+        naive = value.replace(tzinfo=None)
+        if isinstance(self.model._meta.database, peewee.SqliteDatabase):
+            return naive.isoformat(sep=" ", timespec="microseconds")
+        return naive
+
+    def python_value(self, value):
+        if value is None:
+            return None
+        if isinstance(value, str):
+            value = datetime.fromisoformat(value)
+        return value.replace(tzinfo=timezone.utc)
+
+
+class _Base(peewee.Model):
+    class Meta:
+        database = None
+        legacy_table_names = False
+
+
+class CallRow(_Base):
+    """One call record; ``route`` and ``extra`` are JSON text. ``saved_at`` orders upserts."""
+
+    call_uuid = peewee.CharField(max_length=255, primary_key=True)
+    line = peewee.CharField(max_length=255, null=True)
+    direction = peewee.CharField(max_length=16)
+    caller = peewee.CharField(max_length=255)
+    destination = peewee.CharField(max_length=255)
+    started_at = UtcDateTimeField(index=True)
+    answered_at = UtcDateTimeField(null=True)
+    ended_at = UtcDateTimeField(null=True)
+    hangup_cause = peewee.CharField(max_length=64, null=True)
+    route = peewee.TextField()
+    answered_by = peewee.CharField(max_length=255, null=True)
+    config_version = peewee.CharField(max_length=255, null=True)
+    extra = peewee.TextField()
+    saved_at = UtcDateTimeField()
+
+    class Meta:
+        table_name = "call_record"
+        indexes = ((("line", "started_at"), False),)
+
+
+class VoicemailRow(_Base):
+    """One voice message; ``call_uuid`` is not a foreign key (the call record comes later)."""
+
+    id = peewee.AutoField()
+    call_uuid = peewee.CharField(max_length=255, index=True)
+    line = peewee.CharField(max_length=255, null=True)
+    employee = peewee.CharField(max_length=255, null=True)
+    path = peewee.TextField()
+    duration_s = peewee.FloatField(null=True)
+    created_at = UtcDateTimeField()
+
+    class Meta:
+        table_name = "voicemail"
+
+
+class EmployeeStatusRow(_Base):
+    """An employee's workday status ("started" | "break" | "ended") and when it changed."""
+
+    employee = peewee.CharField(max_length=255, primary_key=True)
+    status = peewee.CharField(max_length=16)
+    changed_at = UtcDateTimeField()
+
+    class Meta:
+        table_name = "employee_status"
+
+
+class EmployeeBusyRow(_Base):
+    """A claim: the employee is busy on ``call_uuid``. The primary key makes claims exclusive."""
+
+    employee = peewee.CharField(max_length=255, primary_key=True)
+    call_uuid = peewee.CharField(max_length=255, index=True)
+    since = UtcDateTimeField()
+
+    class Meta:
+        table_name = "employee_busy"
+
+
+class EmployeeIdleRow(_Base):
+    """When the employee was last released from a call (no row: never rung)."""
+
+    employee = peewee.CharField(max_length=255, primary_key=True)
+    idle_since = UtcDateTimeField()
+
+    class Meta:
+        table_name = "employee_idle"
+
+
+class CrmContactRow(_Base):
+    id = peewee.AutoField()
+    name = peewee.CharField(max_length=255)
+    responsible = peewee.CharField(max_length=255, null=True)
+    company = peewee.CharField(max_length=255, null=True)
+    created_at = UtcDateTimeField()
+
+    class Meta:
+        table_name = "crm_contact"
+
+
+class CrmCompanyRow(_Base):
+    id = peewee.AutoField()
+    name = peewee.CharField(max_length=255)
+    responsible = peewee.CharField(max_length=255, null=True)
+    created_at = UtcDateTimeField()
+
+    class Meta:
+        table_name = "crm_company"
+
+
+class CrmLeadRow(_Base):
+    id = peewee.AutoField()
+    phone = peewee.CharField(max_length=32)
+    line = peewee.CharField(max_length=255, null=True)
+    source = peewee.CharField(max_length=255, null=True)
+    responsible = peewee.CharField(max_length=255, null=True)
+    status = peewee.CharField(max_length=32)
+    created_at = UtcDateTimeField()
+
+    class Meta:
+        table_name = "crm_lead"
+
+
+class CrmPhoneRow(_Base):
+    """Every E.164 phone of every CRM entity (contacts, companies, leads), indexed by phone."""
+
+    id = peewee.AutoField()
+    phone = peewee.CharField(max_length=32, index=True)
+    entity_type = peewee.CharField(max_length=16)
+    entity_id = peewee.IntegerField()
+
+    class Meta:
+        table_name = "crm_phone"
+        indexes = ((("entity_type", "entity_id", "phone"), True),)
+
+
+SCHEMA = (
+    CallRow, VoicemailRow, EmployeeStatusRow, EmployeeBusyRow, EmployeeIdleRow,
+    CrmContactRow, CrmCompanyRow, CrmLeadRow, CrmPhoneRow,
+)
+
+
+@dataclass(frozen=True)
+class Models:
+    """The schema's models bound to one database (attribute names follow the classes)."""
+
+    CallRow: type[CallRow]
+    VoicemailRow: type[VoicemailRow]
+    EmployeeStatusRow: type[EmployeeStatusRow]
+    EmployeeBusyRow: type[EmployeeBusyRow]
+    EmployeeIdleRow: type[EmployeeIdleRow]
+    CrmContactRow: type[CrmContactRow]
+    CrmCompanyRow: type[CrmCompanyRow]
+    CrmLeadRow: type[CrmLeadRow]
+    CrmPhoneRow: type[CrmPhoneRow]
+
+    @property
+    def all(self) -> tuple[type[peewee.Model], ...]:
+        return tuple(getattr(self, model.__name__) for model in SCHEMA)
+
+
+def bind(database: peewee.Database) -> Models:
+    """A fresh set of model classes bound to ``database`` (the declared classes stay unbound)."""
+    bound = {}
+    for model in SCHEMA:
+        meta = type("Meta", (), {"database": database, "table_name": model._meta.table_name})
+        bound[model.__name__] = type(model.__name__, (model,), {"Meta": meta, "__module__": __name__})
+    return Models(**bound)

@@ -1,0 +1,168 @@
+"""Call records: round trip, upsert, listing, and not losing a record when the database is down."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from structlog.testing import capture_logs
+
+from fsrouter.errors import StoreError
+from fsrouter.store import CallRecord, open_store
+from tests.store_fixtures import T0, backend, clock, dead_url, make_call, pg_schema, spool_dir, store, store_url  # noqa: F401
+
+KYIV = timezone(timedelta(hours=2))
+
+
+def test_a_saved_call_comes_back_equal_with_aware_utc_times_and_its_route(store):
+    record = make_call("rt-1", started_at=T0.astimezone(KYIV), route=[{"step": "ivr", "digits": "1#"}])
+    store.calls.save(record)
+    got = store.calls.get("rt-1")
+    assert got == record
+    assert got.started_at.tzinfo is timezone.utc and got.started_at == T0
+    assert got.ended_at == T0 + timedelta(seconds=95, microseconds=250)
+    assert got.route == ({"step": "ivr", "digits": "1#"},)
+    assert got.extra == {"crm": {"entity_type": "lead", "entity_id": 3}}
+
+
+def test_a_call_with_only_the_required_fields_round_trips(store):
+    record = CallRecord(
+        call_uuid="bare", line=None, direction="outbound", caller="alice", destination="+380501112233",
+        started_at=T0, answered_at=None, ended_at=None, hangup_cause=None, route=(), answered_by=None,
+        config_version=None,
+    )
+    store.calls.save(record)
+    assert store.calls.get("bare") == record
+
+
+def test_getting_an_unknown_call_returns_none(store):
+    assert store.calls.get("nobody") is None
+
+
+def test_saving_the_same_call_again_replaces_its_record(store, clock):
+    store.calls.save(make_call("up-1", answered_at=None, ended_at=None, hangup_cause=None, route=()))
+    clock.advance(30)
+    final = make_call("up-1")
+    store.calls.save(final)
+    assert store.calls.get("up-1") == final
+    assert [r.call_uuid for r in store.calls.list()] == ["up-1"]
+
+
+def test_list_returns_newest_first_filtered_by_since_and_line_up_to_limit(store):
+    for minute, line in enumerate(["a", "b", "a", "a", "b"]):
+        store.calls.save(make_call(f"l-{minute}", line=line, started_at=T0 + timedelta(minutes=minute)))
+    assert [r.call_uuid for r in store.calls.list()] == ["l-4", "l-3", "l-2", "l-1", "l-0"]
+    assert [r.call_uuid for r in store.calls.list(line="a")] == ["l-3", "l-2", "l-0"]
+    since = (T0 + timedelta(minutes=2)).astimezone(KYIV)
+    assert [r.call_uuid for r in store.calls.list(since=since)] == ["l-4", "l-3", "l-2"]
+    assert [r.call_uuid for r in store.calls.list(since=since, line="b")] == ["l-4"]
+    assert [r.call_uuid for r in store.calls.list(limit=2)] == ["l-4", "l-3"]
+
+
+def test_list_refuses_a_naive_since_and_a_non_positive_limit(store):
+    with pytest.raises(ValueError, match="naive"):
+        store.calls.list(since=datetime(2024, 1, 1))
+    with pytest.raises(ValueError, match="limit"):
+        store.calls.list(limit=0)
+
+
+@pytest.mark.parametrize(
+    "changes, error",
+    [
+        ({"started_at": datetime(2024, 1, 1)}, ValueError),
+        ({"direction": "sideways"}, ValueError),
+        ({"call_uuid": ""}, ValueError),
+        ({"route": [["not", "a", "dict"]]}, TypeError),
+        ({"extra": {"when": datetime(2024, 1, 1)}}, TypeError),
+    ],
+)
+def test_a_call_record_with_a_bad_value_is_refused_when_built(changes, error):
+    with pytest.raises(error):
+        make_call(**changes)
+
+
+def _spooled(spool_dir):
+    path = spool_dir / "calls.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def test_a_database_outage_spools_the_record_and_flush_puts_it_back_exactly_once(store, dead_url, spool_dir, clock):
+    dead = open_store(dead_url, spool_dir=spool_dir, create=False, clock=clock)
+    record = make_call("out-1")
+    with capture_logs() as logs:
+        dead.calls.save(record)  # does not raise
+    spooled = [e for e in logs if e["event"] == "call_record_spooled"]
+    assert len(spooled) == 1 and spooled[0]["call_uuid"] == "out-1" and spooled[0]["log_level"] == "warning"
+    assert [line["call_uuid"] for line in _spooled(spool_dir)] == ["out-1"]
+    assert store.calls.get("out-1") is None
+
+    assert store.calls.flush_spool() == 1
+    assert store.calls.get("out-1") == record
+    assert store.calls.flush_spool() == 0
+    assert _spooled(spool_dir) == [] and list(spool_dir.iterdir()) == []
+    assert [r.call_uuid for r in store.calls.list()] == ["out-1"]
+
+
+def test_a_record_spooled_twice_is_stored_once_with_its_latest_version(store, dead_url, spool_dir, clock):
+    dead = open_store(dead_url, spool_dir=spool_dir, create=False, clock=clock)
+    dead.calls.save(make_call("twice", ended_at=None))
+    clock.advance(5)
+    dead.calls.save(make_call("twice"))
+    assert store.calls.flush_spool() == 1
+    assert store.calls.get("twice") == make_call("twice")
+
+
+def test_a_later_successful_save_flushes_what_was_spooled(store, dead_url, spool_dir, clock):
+    dead = open_store(dead_url, spool_dir=spool_dir, create=False, clock=clock)
+    dead.calls.save(make_call("during-outage"))
+    store.calls.save(make_call("after-outage", started_at=T0 + timedelta(minutes=1)))
+    assert [r.call_uuid for r in store.calls.list()] == ["after-outage", "during-outage"]
+    assert _spooled(spool_dir) == []
+
+
+def test_a_spooled_record_never_overwrites_a_newer_save_of_the_same_call(store, dead_url, spool_dir, clock):
+    dead = open_store(dead_url, spool_dir=spool_dir, create=False, clock=clock)
+    dead.calls.save(make_call("race", hangup_cause=None))
+    clock.advance(10)
+    store.calls.save(make_call("race", hangup_cause="USER_BUSY"))  # also flushes the older one
+    assert store.calls.get("race").hangup_cause == "USER_BUSY"
+    assert store.calls.flush_spool() == 0
+
+
+def test_saving_on_a_closed_store_spools_and_the_next_open_flushes(store, store_url, spool_dir, clock):
+    store.close()
+    store.calls.save(make_call("at-shutdown"))
+    assert [line["call_uuid"] for line in _spooled(spool_dir)] == ["at-shutdown"]
+    reopened = open_store(store_url, spool_dir=spool_dir, clock=clock)
+    assert reopened.calls.get("at-shutdown") == make_call("at-shutdown")
+    assert _spooled(spool_dir) == []
+    reopened.close()
+
+
+def test_a_failed_flush_keeps_the_records_for_the_next_one(dead_url, store, spool_dir, clock):
+    dead = open_store(dead_url, spool_dir=spool_dir, create=False, clock=clock)
+    dead.calls.save(make_call("kept-1"))
+    with pytest.raises(StoreError):
+        dead.calls.flush_spool()
+    dead.calls.save(make_call("kept-2"))
+    assert store.calls.flush_spool() == 2
+    assert {r.call_uuid for r in store.calls.list()} == {"kept-1", "kept-2"}
+
+
+def test_without_a_spool_folder_a_database_outage_is_a_store_error(dead_url, clock):
+    dead = open_store(dead_url, create=False, clock=clock)
+    with capture_logs() as logs, pytest.raises(StoreError):
+        dead.calls.save(make_call("lost"))
+    assert [e["event"] for e in logs] == ["call_record_lost"]
+    assert dead.calls.flush_spool() == 0
+
+
+def test_a_torn_spool_line_is_set_aside_and_the_good_ones_still_flush(store, dead_url, spool_dir, clock):
+    spool_dir.mkdir()
+    (spool_dir / "calls.jsonl").write_text('{"call_uuid": "torn", "dire')  # a crash mid-write
+    dead = open_store(dead_url, spool_dir=spool_dir, create=False, clock=clock)
+    dead.calls.save(make_call("whole"))
+    assert store.calls.flush_spool() == 1
+    assert store.calls.get("whole") == make_call("whole")
+    assert "torn" in (spool_dir / "calls.rejected.jsonl").read_text()

@@ -1,0 +1,122 @@
+"""Opening the store from a URL, its lifecycle, and the store's import boundary."""
+
+from __future__ import annotations
+
+import ast
+import sqlite3
+from pathlib import Path
+
+import pytest
+from playhouse.pool import PooledPostgresqlDatabase
+
+from fsrouter.errors import StoreError
+from fsrouter.store import open_store
+from fsrouter.store.db import connect
+from tests.store_fixtures import backend, clock, dead_url, make_call, pg_schema, spool_dir, store, store_url  # noqa: F401
+
+STORE_DIR = Path(__file__).resolve().parent.parent / "fsrouter" / "store"
+
+
+def test_an_sqlite_file_and_its_folder_are_created_on_first_open_with_wal_mode_on(tmp_path):
+    path = tmp_path / "not" / "yet" / "there.db"
+    store = open_store(f"sqlite:///{path}")
+    store.close()
+    assert path.is_file()
+    with sqlite3.connect(path) as check:
+        assert check.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        tables = {name for (name,) in check.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert {"call_record", "voicemail", "employee_status", "employee_busy", "crm_phone"} <= tables
+
+
+def test_each_sqlite_connection_gets_the_busy_timeout_foreign_keys_and_synchronous_pragmas(tmp_path):
+    connector = connect(f"sqlite:///{tmp_path}/p.db")
+    with connector.work() as database:
+        pragma = lambda name: database.execute_sql(f"PRAGMA {name}").fetchone()[0]  # noqa: E731
+        assert (pragma("busy_timeout"), pragma("foreign_keys"), pragma("synchronous")) == (5000, 1, 1)
+    connector.close()
+
+
+def test_a_relative_sqlite_url_is_relative_to_the_working_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    open_store("sqlite:///data/rel.db").close()
+    assert (tmp_path / "data" / "rel.db").is_file()
+
+
+def test_four_slashes_name_an_absolute_sqlite_path(tmp_path):
+    open_store(f"sqlite:///{tmp_path}/abs.db").close()  # tmp_path starts with "/": four slashes
+    assert (tmp_path / "abs.db").is_file()
+
+
+def test_an_in_memory_store_keeps_its_data_across_units_of_work_until_closed():
+    store = open_store("sqlite:///:memory:")
+    store.calls.save(make_call("mem-1"))
+    assert store.calls.get("mem-1") == make_call("mem-1")
+    store.close()
+    other = open_store("sqlite:///:memory:")
+    assert other.calls.get("mem-1") is None
+    other.close()
+
+
+@pytest.mark.parametrize("url, scheme", [("mysql://root@localhost/x", "mysql"), ("redis://h", "redis")])
+def test_an_unsupported_url_scheme_is_a_store_error_naming_the_scheme(url, scheme):
+    with pytest.raises(StoreError, match=f"scheme '{scheme}'"):
+        open_store(url)
+
+
+@pytest.mark.parametrize("url", ["store.db", "sqlite://relative.db", "sqlite:///", "postgresql://host:5432/"])
+def test_a_malformed_url_is_a_store_error(url):
+    with pytest.raises(StoreError):
+        open_store(url, create=False)
+
+
+def test_a_postgresql_url_carries_credentials_host_port_and_libpq_options():
+    connector = connect("postgres://ops:s%40cret@db.example:6432/fsr?sslmode=require&options=-csearch_path%3Dx")
+    params = connector.database.connect_params
+    assert connector.database.database == "fsr"
+    assert params["user"] == "ops" and params["password"] == "s@cret"
+    assert (params["host"], params["port"]) == ("db.example", 6432)
+    assert (params["sslmode"], params["options"]) == ("require", "-csearch_path=x")
+    assert isinstance(connector.database, PooledPostgresqlDatabase)
+    assert "s@cret" not in connector.description
+
+
+def test_ping_is_true_on_a_live_database_and_false_on_a_dead_one(store, dead_url):
+    assert store.ping() is True
+    dead = open_store(dead_url, create=False)
+    assert dead.ping() is False
+
+
+def test_creating_tables_on_a_dead_database_is_a_store_error(dead_url):
+    with pytest.raises(StoreError):
+        open_store(dead_url)
+
+
+def test_opening_twice_on_the_same_database_keeps_the_existing_tables_and_rows(store, store_url, spool_dir, clock):
+    store.calls.save(make_call("kept"))
+    again = open_store(store_url, spool_dir=spool_dir, clock=clock)
+    assert again.calls.get("kept") == make_call("kept")
+    again.close()
+
+
+def test_a_closed_store_raises_store_error_from_its_repositories(store):
+    store.close()
+    store.close()  # idempotent
+    with pytest.raises(StoreError, match="closed"):
+        store.calls.get("any")
+    assert store.ping() is False
+
+
+def test_the_store_imports_nothing_from_flow_session_or_esl():
+    forbidden = ("fsrouter.flow", "fsrouter.session", "fsrouter.esl")
+    for source in STORE_DIR.glob("*.py"):
+        for node in ast.walk(ast.parse(source.read_text(), str(source))):
+            if isinstance(node, ast.ImportFrom):
+                package = ["fsrouter", "store"][: max(0, 3 - node.level)] if node.level else []
+                base = ".".join(package + ([node.module] if node.module else []))
+                names = [base] + [f"{base}.{alias.name}" for alias in node.names]
+            elif isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            else:
+                continue
+            for name in names:
+                assert not name.startswith(forbidden), f"{source.name} imports {name}"
