@@ -1,0 +1,201 @@
+"""The one framing authority of fsrouter: bytes in, whole :class:`Frame` objects out.
+
+The parser does no I/O, so a live socket, a replayed transcript and a test all feed it
+the same way (gunicorn's unreader idea). Framing rules (PROTOCOL-NOTES §1, checked
+against every capture in ``shared/esl-sessions``):
+
+- A frame is a header block ended by the first blank line, then ``Content-Length``
+  bytes of body (none without the header). Lines end with ``\\n``; a ``\\r\\n`` from a
+  peer is tolerated. Each line is ``Name: value`` split at the first colon, one space
+  after it dropped (``Name:value`` is accepted); a line without a colon is an error.
+- Content-Length is looked up ignoring case (applications send ``content-length``),
+  counts bytes, and must be a decimal integer ``<= max_body_bytes``.
+- Header order varies (an event starts with Content-Length, the connect reply with
+  ``Event-Name``): nothing depends on the first line.
+- Blank lines between frames are skipped, as mod_event_socket itself does.
+- Frames with an unknown Content-Type frame the same way.
+
+Cost: one ``bytes.find`` per frame for the blank line, no per-byte loop; an incomplete
+frame is never rescanned from its start (the search resumes where it stopped, and once
+the header block is parsed only the body length is awaited). Events are not parsed
+here: :meth:`Frame.event` does that on demand.
+"""
+
+from __future__ import annotations
+
+from fsrouter.errors import EslProtocolError
+
+from .frame import Frame, find_blank_line, parse_content_length
+
+__all__ = ["FrameParser"]
+
+_CONTENT_LENGTH = "content-length"
+
+
+class FrameParser:
+    """Incremental ESL frame parser: ``feed(bytes) -> list[Frame]``.
+
+    Limits (each breach raises :class:`~fsrouter.errors.EslProtocolError`):
+    ``max_header_bytes`` bytes in one header block, ``max_headers`` header lines in one
+    block, ``max_body_bytes`` for a Content-Length (16 MiB, the limit FreeSWITCH 1.11.2
+    itself enforces).
+
+    ``commands=True`` parses what an *application* sends (fake FreeSWITCH, replay): the
+    first line of each frame is the command (``connect``, ``api status``, ``sendmsg``),
+    kept in :attr:`Frame.command` and not taken as a header.
+
+    After an EslProtocolError the parser is unusable: every later ``feed`` raises again.
+    The stream has lost its framing, so the caller ends the call.
+    """
+
+    __slots__ = (
+        "max_header_bytes",
+        "max_headers",
+        "max_body_bytes",
+        "commands",
+        "_buf",
+        "_scan",
+        "_pending",
+        "_error",
+    )
+
+    def __init__(
+        self,
+        *,
+        max_header_bytes: int = 65536,
+        max_headers: int = 2048,
+        max_body_bytes: int = 16 * 1024 * 1024,
+        commands: bool = False,
+    ):
+        for name, value in (
+            ("max_header_bytes", max_header_bytes),
+            ("max_headers", max_headers),
+            ("max_body_bytes", max_body_bytes),
+        ):
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{name} must be a positive int, not {value!r}")
+        self.max_header_bytes = max_header_bytes
+        self.max_headers = max_headers
+        self.max_body_bytes = max_body_bytes
+        self.commands = commands
+        self._buf = bytearray()
+        # Where to resume the blank-line search, relative to the start of the current frame.
+        self._scan = 0
+        # Once the current frame's header block is parsed: (headers, command, body_offset, frame_size).
+        self._pending: tuple[dict[str, str], str | None, int, int] | None = None
+        self._error: EslProtocolError | None = None
+
+    @property
+    def buffered(self) -> int:
+        """Bytes held, waiting for the rest of a frame."""
+        return len(self._buf)
+
+    def feed(self, data: bytes) -> list[Frame]:
+        """Add ``data`` (any chunk of the stream) and return the frames it completes, in order.
+
+        Partial input stays buffered for the next call. Raises EslProtocolError, naming
+        what is wrong, on malformed input or a breached limit; the parser is then unusable.
+        """
+        if self._error is not None:
+            raise EslProtocolError(f"parser is unusable after an earlier error: {self._error}")
+        buf = self._buf
+        if data:
+            buf += data
+        frames: list[Frame] = []
+        pos = 0
+        size = len(buf)
+        try:
+            while True:
+                pending = self._pending
+                if pending is None:
+                    if self._scan == 0:
+                        while pos < size and buf[pos] in b"\r\n":  # blank lines between frames
+                            pos += 1
+                    if pos >= size:
+                        break
+                    end, sep = find_blank_line(buf, pos + self._scan)
+                    if end < 0:
+                        # The separator may begin in the last 2 bytes: resume the search there.
+                        if size - pos > self.max_header_bytes + 2:
+                            raise EslProtocolError(
+                                f"header block exceeds max_header_bytes ({self.max_header_bytes})"
+                                " without a blank line"
+                            )
+                        self._scan = max(0, size - pos - 2)
+                        break
+                    if end - pos > self.max_header_bytes:
+                        raise EslProtocolError(
+                            f"header block of {end - pos} bytes exceeds max_header_bytes"
+                            f" ({self.max_header_bytes})"
+                        )
+                    pending = self._parse_head(buf, pos, end, sep)
+                    self._pending = pending
+                    self._scan = 0
+                headers, command, body_offset, frame_size = pending
+                if size - pos < frame_size:
+                    break
+                raw = bytes(buf[pos : pos + frame_size])
+                frames.append(Frame(headers, raw[body_offset:], raw, command=command))
+                self._pending = None
+                pos += frame_size
+        except EslProtocolError as exc:
+            self._error = exc
+            raise
+        if pos:
+            del buf[:pos]
+        return frames
+
+    def _parse_head(
+        self, buf: bytearray, pos: int, end: int, sep: int
+    ) -> tuple[dict[str, str], str | None, int, int]:
+        """Parse the header block ``buf[pos:end]``; return the pending-frame tuple."""
+        text = buf[pos:end].decode("utf-8", "replace")
+        if "\r" in text:
+            text = text.replace("\r\n", "\n")
+            if text.endswith("\r"):  # the block ended with "\r\n\r\n"
+                text = text[:-1]
+        lines = text.split("\n")
+        command = lines.pop(0) if self.commands else None
+        if len(lines) > self.max_headers:
+            raise EslProtocolError(
+                f"frame has {len(lines)} header lines, more than max_headers ({self.max_headers})"
+            )
+        if not lines:
+            headers: dict[str, str] = {}
+        else:
+            try:  # fast path: every line is "Name: value", names non-empty, colon-free, unique
+                headers = dict(line.split(": ", 1) for line in lines)
+                if len(headers) != len(lines) or "" in headers or ":" in "".join(headers):
+                    raise ValueError
+            except ValueError:
+                headers = _parse_lines(lines)
+        lengths = [v for k, v in headers.items() if len(k) == 14 and k.lower() == _CONTENT_LENGTH]
+        body_size = 0
+        if lengths:
+            if len(lengths) > 1 and len({v.strip(" \t") for v in lengths}) > 1:
+                raise EslProtocolError(f"conflicting Content-Length headers: {lengths!r}")
+            body_size = parse_content_length(lengths[0], self.max_body_bytes)
+        body_offset = end - pos + sep
+        return headers, command, body_offset, body_offset + body_size
+
+
+def _parse_lines(lines: list[str]) -> dict[str, str]:
+    """Header lines one by one: split at the first colon, drop one space after it.
+
+    Raises EslProtocolError for a line without a colon, an empty name, or a repeated
+    Content-Length with a different value (ambiguous framing).
+    """
+    headers: dict[str, str] = {}
+    for line in lines:
+        i = line.find(":")
+        if i <= 0:
+            what = "without a colon" if i < 0 else "with an empty name"
+            raise EslProtocolError(f"header line {what}: {line[:80]!r}")
+        name = line[:i]
+        value = line[i + 2 :] if line.startswith(" ", i + 1) else line[i + 1 :]
+        old = headers.get(name)
+        if old is not None and len(name) == 14 and name.lower() == _CONTENT_LENGTH:
+            if old.strip(" \t") != value.strip(" \t"):
+                raise EslProtocolError(f"conflicting Content-Length headers: {[old, value]!r}")
+        headers[name] = value
+    return headers
