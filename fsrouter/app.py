@@ -1,0 +1,103 @@
+"""The composition root: settings, store, catalog and server wired together, once.
+
+Reload (SIGHUP) builds a new Catalog and swaps one reference; calls in progress keep the
+Catalog they started with. A config that fails validation is refused and the old one stays.
+"""
+
+from __future__ import annotations
+
+import signal
+from dataclasses import dataclass
+from pathlib import Path
+
+import gevent
+import gevent.event
+
+from fsrouter.errors import ConfigInvalid
+from fsrouter.flow.catalog import Catalog
+from fsrouter.flow.context import Services
+from fsrouter.flow.engine import Engine
+from fsrouter.flow.melodies import MelodyResolver
+from fsrouter.log import get_logger
+from fsrouter.session.server import CallServer
+from fsrouter.store import open_store
+
+
+def parse_listen(listen: str) -> tuple[str, int]:
+    """``HOST:PORT`` -> (host, port); raises ValueError naming the bad value."""
+    host, sep, port = listen.rpartition(":")
+    if not sep or not port.isdigit():
+        raise ValueError(f"listen address must be HOST:PORT, got {listen!r}")
+    return host.strip("[]") or "0.0.0.0", int(port)
+
+
+@dataclass
+class Overrides:
+    """Command-line / environment values that win over settings.yaml (None = use settings)."""
+
+    db: str | None = None
+    listen: str | None = None
+
+
+class App:
+    """One fsrouter process. config_dir: the ``config/`` folder; raises ConfigInvalid at start."""
+
+    def __init__(self, config_dir: str | Path, overrides: Overrides | None = None, *, log=None):
+        self.config_dir = Path(config_dir)
+        self.log = log or get_logger(component="app")
+        self.catalog = Catalog.load(self.config_dir)
+        settings = self.catalog.config.settings
+        overrides = overrides or Overrides()
+        self.store = open_store(overrides.db or settings.db, spool_dir=settings.folders.spool)
+        self.store.calls.flush_spool()
+        self.services = Services(store=self.store,
+                                 melodies=MelodyResolver(settings.folders.sounds, self.config_dir),
+                                 folders=settings.folders)
+        self.engine = Engine(lambda: self.catalog, self.services,
+                             hangup_timeout_s=settings.esl.hangup_timeout)
+        self.server = CallServer(
+            parse_listen(overrides.listen or settings.listen), self.engine.handle_call,
+            log=get_logger(component="server"), max_calls=settings.max_calls,
+            reply_timeout_s=settings.esl.reply_timeout, execute_timeout_s=settings.esl.execute_timeout,
+            hangup_timeout_s=settings.esl.hangup_timeout,
+        )
+        self._stop = gevent.event.Event()
+        self.log.info("config_loaded", version=self.catalog.version, lines=len(self.catalog.config.lines))
+
+    def reload(self) -> bool:
+        """Load config/ again and swap it in; on any problem keep the old one. True if swapped."""
+        try:
+            catalog = Catalog.load(self.config_dir)
+        except ConfigInvalid as exc:
+            self.log.error("config_reload_refused", errors=[e.render() for e in exc.errors],
+                           version_kept=self.catalog.version)
+            return False
+        except Exception as exc:  # e.g. unreadable folder: same rule, keep serving
+            self.log.error("config_reload_refused", errors=[repr(exc)], version_kept=self.catalog.version)
+            return False
+        old, self.catalog = self.catalog, catalog
+        self.log.info("config_reloaded", version=catalog.version, previous=old.version)
+        return True
+
+    def start(self) -> None:
+        """Start accepting calls (returns at once)."""
+        self.server.start()
+
+    def stop(self) -> None:
+        """Ask serve_forever to drain and return."""
+        self._stop.set()
+
+    def serve_forever(self) -> int:
+        """Serve until SIGTERM/SIGINT; SIGHUP reloads. Drains calls, closes the store; returns 0."""
+        self.start()
+        handlers = [gevent.signal_handler(signal.SIGTERM, self.stop),
+                    gevent.signal_handler(signal.SIGINT, self.stop),
+                    gevent.signal_handler(signal.SIGHUP, lambda: gevent.spawn(self.reload))]
+        try:
+            self._stop.wait()
+        finally:
+            for handler in handlers:
+                handler.cancel()
+            self.server.stop(self.catalog.config.settings.drain_timeout)
+            self.store.close()
+        return 0

@@ -1,0 +1,113 @@
+"""The command line: ``fsrouter serve | check | employee ...``.
+
+Defaults come from the environment (``FSROUTER_CONFIG``, ``FSROUTER_DB``,
+``FSROUTER_LISTEN``), then ``./config``, settings.yaml's ``db`` and ``listen``.
+Exit codes: 0 ok, 1 invalid input (bad config, unknown employee), 2 usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from fsrouter import __version__
+from fsrouter.errors import ConfigInvalid, FsrouterError
+
+
+def _config_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", default=os.environ.get("FSROUTER_CONFIG", "config"),
+                   help="config folder (env FSROUTER_CONFIG, default ./config)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="fsrouter", description="Call-routing engine for FreeSWITCH")
+    parser.add_argument("--version", action="version", version=f"fsrouter {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the outbound event-socket server")
+    _config_arg(serve)
+    serve.add_argument("--db", default=os.environ.get("FSROUTER_DB"),
+                       help="store URL (env FSROUTER_DB; default settings.yaml db, sqlite:///fsrouter.db)")
+    serve.add_argument("--listen", default=os.environ.get("FSROUTER_LISTEN"),
+                       help="HOST:PORT (env FSROUTER_LISTEN; default settings.yaml listen, 127.0.0.1:8084)")
+    serve.add_argument("--log-format", choices=["console", "json"], default=None)
+
+    check = sub.add_parser("check", help="validate the config folder; exit 1 listing every problem")
+    _config_arg(check)
+
+    employee = sub.add_parser("employee", help="employees' live working status")
+    _config_arg(employee)
+    employee.add_argument("--db", default=os.environ.get("FSROUTER_DB"))
+    esub = employee.add_subparsers(dest="employee_command", required=True)
+    status = esub.add_parser("status", help="set an employee's status")
+    status.add_argument("name")
+    status.add_argument("status", choices=["started", "break", "ended"])
+    esub.add_parser("list", help="show every employee with status")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    handler = {"serve": cmd_serve, "check": cmd_check, "employee": cmd_employee}[args.command]
+    try:
+        return handler(args)
+    except ConfigInvalid as exc:
+        for error in exc.errors:
+            print(error.render(), file=sys.stderr)
+        print(f"{len(exc.errors)} problem(s) in {args.config}", file=sys.stderr)
+        return 1
+    except (FsrouterError, ValueError) as exc:
+        print(f"fsrouter {args.command}: {exc}", file=sys.stderr)
+        return 1
+
+
+def cmd_check(args) -> int:
+    from fsrouter.flow.catalog import Catalog
+
+    catalog = Catalog.load(args.config)
+    config = catalog.config
+    print(f"ok: {len(config.lines)} line(s), {len(config.employees)} employee(s), "
+          f"{len(config.groups)} group(s), {len(config.menus)} menu(s); version {catalog.version}")
+    return 0
+
+
+def cmd_serve(args) -> int:
+    from fsrouter import log
+    from fsrouter.app import App, Overrides
+    from fsrouter.flow.loader import load_config
+
+    settings = load_config(args.config).settings
+    log.configure(settings.log.level, args.log_format or settings.log.format)
+    return App(args.config, Overrides(db=args.db, listen=args.listen)).serve_forever()
+
+
+def _store(args):
+    from fsrouter.flow.loader import load_config
+    from fsrouter.store import open_store
+
+    config = load_config(args.config)
+    return config, open_store(args.db or config.settings.db, spool_dir=config.settings.folders.spool)
+
+
+def cmd_employee(args) -> int:
+    config, store = _store(args)
+    try:
+        if args.employee_command == "status":
+            if args.name not in config.employees:
+                print(f"fsrouter employee: unknown employee {args.name!r} "
+                      f"(known: {', '.join(sorted(config.employees))})", file=sys.stderr)
+                return 1
+            store.employees.set_status(args.name, args.status)
+            print(f"{args.name}: {args.status}")
+            return 0
+        statuses = store.employees.statuses()
+        busy = store.employees.busy(list(config.employees))
+        print(f"{'employee':<12} {'ext':<6} {'status':<8} {'since (UTC)':<20} on call")
+        for emp_id, emp in sorted(config.employees.items()):
+            status, since = statuses.get(emp_id, ("-", None))
+            when = since.strftime("%Y-%m-%d %H:%M:%S") if since else "-"
+            print(f"{emp_id:<12} {emp.extension:<6} {status:<8} {when:<20} {'yes' if emp_id in busy else 'no'}")
+        return 0
+    finally:
+        store.close()

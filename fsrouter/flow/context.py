@@ -1,0 +1,62 @@
+"""Everything one call's flow knows while it runs: the call, its line, config and route."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass
+class Services:
+    """What nodes may use besides the call; built once by the composition root (app.py).
+
+    store: fsrouter.store.Store (repositories only); melodies: MelodyResolver;
+    folders: settings.folders (voicemail, recordings...); clock: () -> aware UTC datetime.
+    """
+
+    store: Any
+    melodies: Any
+    folders: Any
+    clock: Callable[[], datetime] = utc_now
+    new_id: Callable[[], str] = lambda: str(uuid.uuid4())
+    voicemail_max_s: int = 120
+
+
+@dataclass
+class CallContext:
+    """One call's flow state. ``route`` is the list of steps stored with the call record."""
+
+    call: Any  # flow.ports.CallPort
+    line: Any  # flow.model.Line
+    config: Any  # flow.model.Config
+    services: Services
+    log: Any
+    route: list[dict] = field(default_factory=list)
+    answered_by: str | None = None
+    answered_at: datetime | None = None
+    bridge_ready: bool = False
+    extra: dict = field(default_factory=dict)
+
+    def step(self, step: str, **fields) -> None:
+        """Append a route step (``{"step": ..., **fields}``) and log it as ``route_step``."""
+        entry = {"step": step, **fields}
+        self.route.append(entry)
+        self.log.info("route_step", **entry)
+
+    def now(self) -> datetime:
+        return self.services.clock()
+
+    def melody(self, stage: str) -> str:
+        return self.services.melodies.for_line(self.line, stage)
+
+    def employee_answered(self, employee: str) -> None:
+        """Called (from the event reader) when an employee's leg is bridged to the caller."""
+        if self.answered_by is None:
+            self.answered_at = self.now()
+        self.answered_by = employee

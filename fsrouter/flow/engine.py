@@ -1,0 +1,98 @@
+"""The flow engine: find the call's line, run its flow, and always write the call record.
+
+``CallHungUp`` is caught in exactly one place (``Engine.handle_call``); whatever happens in
+a flow, the call is torn down and its record written (spooled if the store is down).
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import gevent
+
+from fsrouter.errors import CallHungUp, EslTimeout
+from fsrouter.esl import names as N
+from fsrouter.flow.catalog import Catalog
+from fsrouter.flow.context import CallContext, Services
+from fsrouter.flow.graph import END
+from fsrouter.store import CallRecord
+
+
+class Engine:
+    """Runs calls. catalog: () -> the current Catalog (read once per call, at its start);
+    services: shared Services; hangup_timeout_s: seconds to wait for teardown events.
+    """
+
+    def __init__(self, catalog: Callable[[], Catalog], services: Services, *, hangup_timeout_s: float = 10.0):
+        self.catalog = catalog
+        self.services = services
+        self.hangup_timeout_s = hangup_timeout_s
+
+    def number_of(self, call) -> str:
+        """The line's number: channel variable ``fsrouter_number`` if set, else the destination."""
+        return call.variable(N.Var.FSROUTER_NUMBER) or call.destination
+
+    def handle_call(self, call, log) -> None:
+        """Drive one call to its end; never raises (except a shutdown's GreenletExit)."""
+        catalog = self.catalog()
+        number = self.number_of(call)
+        line = catalog.line_for(number)
+        ctx = CallContext(call=call, line=line, config=catalog.config, services=self.services,
+                          log=log.bind(line=line.id if line else None))
+        cause = N.HangupCause.NORMAL_CLEARING
+        try:
+            if line is None:
+                ctx.step("lookup", number=number, result="unknown_number")
+                log.warning("number_unknown", number=number)
+                cause = N.HangupCause.UNALLOCATED_NUMBER
+            else:
+                self.run_flow(catalog.flows[line.id], ctx)
+        except CallHungUp as exc:
+            ctx.step("caller_hung_up", hangup_cause=exc.hangup_cause or call.hangup_cause)
+        except EslTimeout as exc:
+            ctx.log.warning("flow_timed_out", waiting_for=exc.what, timeout_s=exc.timeout_s)
+            cause = N.HangupCause.RECOVERY_ON_TIMER_EXPIRE
+        except gevent.GreenletExit:
+            ctx.step("cut_by_shutdown")
+            cause = N.HangupCause.MANAGER_REQUEST
+            raise
+        except Exception as exc:  # a bug in one flow must end this call cleanly, not the server
+            ctx.log.exception("flow_failed", error=repr(exc))
+            ctx.step("flow_failed", error=type(exc).__name__)
+            cause = N.HangupCause.NORMAL_TEMPORARY_FAILURE
+        finally:
+            self.finish(ctx, catalog, cause)
+
+    def run_flow(self, flow, ctx: CallContext) -> None:
+        node_id = flow.start
+        while node_id != END:
+            outcome = flow.nodes[node_id].run(ctx)
+            node_id = flow.next(node_id, outcome)
+
+    def finish(self, ctx: CallContext, catalog: Catalog, cause: str) -> None:
+        """Tear the call down and write its record (never lost: the store spools on outage)."""
+        call = ctx.call
+        complete = None
+        try:
+            complete = call.end(cause, timeout_s=self.hangup_timeout_s)
+        except Exception as exc:
+            ctx.log.warning("call_teardown_failed", error=repr(exc))
+        hangup_cause = (complete.get(N.Header.HANGUP_CAUSE) if complete is not None else None) or call.hangup_cause
+        record = CallRecord(
+            call_uuid=call.uuid, line=ctx.line.id if ctx.line else None, direction="inbound",
+            caller=call.caller, destination=call.destination, started_at=call.created_at,
+            answered_at=ctx.answered_at, ended_at=self.services.clock(), hangup_cause=hangup_cause,
+            route=tuple(ctx.route), answered_by=ctx.answered_by, config_version=catalog.version,
+            extra=ctx.extra,
+        )
+        store = self.services.store
+        try:
+            store.employees.release_call(call.uuid)
+        except Exception as exc:
+            ctx.log.warning("employee_release_failed", error=repr(exc))
+        try:
+            store.calls.save(record)
+        except Exception as exc:
+            ctx.log.error("call_record_lost", error=repr(exc), record=repr(record))
+        ctx.log.info("call_ended", hangup_cause=hangup_cause, answered_by=ctx.answered_by,
+                     steps=len(ctx.route))

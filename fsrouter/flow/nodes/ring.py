@@ -1,0 +1,84 @@
+"""Ringing employees: the one place a flow turns employees into a ``bridge``.
+
+Each leg gets an ``origination_uuid`` we choose, so the CHANNEL_BRIDGE event's
+``Other-Leg-Unique-ID`` says exactly which employee answered (also when several ring at once).
+"""
+
+from __future__ import annotations
+
+from fsrouter.errors import CallHungUp
+from fsrouter.session.call import BridgeResult
+
+#: Caller-leg variables every bridge needs: a failed bridge must return control to us
+#: (without continue_on_fail FreeSWITCH hangs the caller up) and so must a finished one.
+BRIDGE_VARIABLES = ("continue_on_fail=true", "hangup_after_bridge=false")
+
+
+def prepare_bridging(ctx) -> None:
+    """Set the caller-leg variables for bridging once per call (one ``multiset``)."""
+    if ctx.bridge_ready:
+        return
+    hold = ctx.melody("hold")
+    ctx.call.execute("multiset", " ".join(BRIDGE_VARIABLES + (f"transfer_ringback={hold}",)))
+    ctx.bridge_ready = True
+
+
+def reachable(ctx, employees, step: str) -> list:
+    """Employees that may be rung now: not absent (when ``skip_absent``), not on another call.
+
+    Skipped ones are written to the route with the reason.
+    """
+    ids = [e.id for e in employees]
+    absent = ctx.services.store.employees.absent(ids) if ctx.line.routing.skip_absent else set()
+    busy = ctx.services.store.employees.busy([i for i in ids if i not in absent])
+    ready = []
+    for employee in employees:
+        if employee.id in absent:
+            ctx.step(step, employee=employee.id, result="skipped", reason="absent")
+        elif employee.id in busy:
+            ctx.step(step, employee=employee.id, result="skipped", reason="busy")
+        else:
+            ready.append(employee)
+    return ready
+
+
+def ring(ctx, employees, *, ring_time_s: int, step: str, **route_fields) -> BridgeResult | None:
+    """Ring ``employees`` together for ``ring_time_s`` seconds; first to answer talks to the caller.
+
+    Returns the BridgeResult (None when nobody could be claimed). Each employee is
+    claimed busy for this call while ringing and released after.
+    """
+    store = ctx.services.store.employees
+    claimed = [e for e in employees if store.mark_busy(e.id, ctx.call.uuid)]
+    for employee in employees:
+        if employee not in claimed:
+            ctx.step(step, employee=employee.id, result="skipped", reason="busy", **route_fields)
+    if not claimed:
+        return None
+    prepare_bridging(ctx)
+    legs = {ctx.services.new_id(): employee for employee in claimed}
+    dial = f"{{originate_timeout={int(ring_time_s)}}}" + ",".join(
+        f"[origination_uuid={leg},fsrouter_employee={e.id}]{e.endpoint}" for leg, e in legs.items())
+
+    def on_answer(other_leg: str | None) -> None:
+        employee = legs.get(other_leg)
+        if employee is not None:
+            ctx.employee_answered(employee.id)
+
+    try:
+        result = ctx.call.bridge(dial, ring_time_s=ring_time_s, on_answer=on_answer)
+    except CallHungUp:
+        ctx.step(step, employees=[e.id for e in claimed], answered_by=ctx.answered_by,
+                 result="caller_hung_up", **route_fields)
+        raise
+    finally:
+        for employee in claimed:
+            store.mark_free(employee.id, ctx.call.uuid)
+    who = legs.get(result.other_leg_uuid)
+    for employee in claimed:
+        answered = result.answered and (who is employee or (who is None and len(claimed) == 1))
+        ctx.step(step, employee=employee.id, result="answered" if answered else result.outcome,
+                 cause=result.cause, **route_fields)
+        if answered:
+            ctx.employee_answered(employee.id)
+    return result

@@ -1,0 +1,233 @@
+"""The call API the flow engine drives: one method per dptools application.
+
+Every method runs one application through ``sendmsg execute`` and returns when its own
+CHANNEL_EXECUTE_COMPLETE arrives; success is read from that event's variables, never from
+the ``+OK`` reply (FreeSWITCH always answers ``+OK`` to sendmsg). Every method raises
+``CallHungUp`` once the channel is gone and ``EslTimeout`` when FreeSWITCH stays silent.
+
+dptools reference: https://developer.signalwire.com/freeswitch/FreeSWITCH-Explained/Modules/mod-dptools/
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Callable
+
+from fsrouter.errors import CallHungUp, EslTimeout
+from fsrouter.esl import Event
+from fsrouter.esl import names as N
+from fsrouter.session.connection import EslConnection
+
+#: Extra seconds allowed on top of an application's own time limit before giving up on it.
+GRACE_S = 15.0
+
+_NOT_ANSWERED = {
+    # originate_disposition / hangup cause -> the fallback-relevant outcome
+    "NO_ANSWER": "no_answer",
+    "NO_USER_RESPONSE": "no_answer",
+    "ORIGINATOR_CANCEL": "no_answer",
+    "ALLOTTED_TIMEOUT": "no_answer",
+    "USER_BUSY": "busy",
+    "CALL_REJECTED": "rejected",
+    "USER_NOT_REGISTERED": "unreachable",
+    "SUBSCRIBER_ABSENT": "unreachable",
+    "UNALLOCATED_NUMBER": "unreachable",
+    "NO_ROUTE_DESTINATION": "unreachable",
+    "DESTINATION_OUT_OF_ORDER": "unreachable",
+    "NETWORK_OUT_OF_ORDER": "unreachable",
+    "NORMAL_TEMPORARY_FAILURE": "unreachable",
+    "RECOVERY_ON_TIMER_EXPIRE": "unreachable",
+}
+
+
+@dataclass(frozen=True)
+class BridgeResult:
+    """What one ``bridge`` did, from FreeSWITCH's variables (PROTOCOL-NOTES §5).
+
+    outcome: "answered" | "no_answer" | "busy" | "rejected" | "unreachable" | "failed";
+    disposition: ``originate_disposition``; dialstatus: ``DIALSTATUS``;
+    cause: ``originate_failed_cause`` or ``last_bridge_hangup_cause``;
+    other_leg_uuid: the B leg's Unique-ID when it answered.
+    """
+
+    outcome: str
+    disposition: str | None
+    dialstatus: str | None
+    cause: str | None
+    other_leg_uuid: str | None = None
+
+    @property
+    def answered(self) -> bool:
+        return self.outcome == "answered"
+
+
+def classify_bridge(complete: Event, bridged_uuid: str | None) -> BridgeResult:
+    """Read a bridge's CHANNEL_EXECUTE_COMPLETE into a BridgeResult."""
+    disposition = complete.variable(N.Var.ORIGINATE_DISPOSITION)
+    dialstatus = complete.variable(N.Var.DIALSTATUS)
+    failed = complete.variable(N.Var.ORIGINATE_FAILED_CAUSE)
+    last = complete.variable(N.Var.LAST_BRIDGE_HANGUP_CAUSE)
+    if bridged_uuid or disposition == "SUCCESS" or dialstatus == "SUCCESS":
+        return BridgeResult("answered", disposition, dialstatus, last,
+                            bridged_uuid or complete.variable(N.Var.BRIDGE_UUID))
+    cause = failed or disposition or last
+    outcome = _NOT_ANSWERED.get(cause or "", "failed")
+    return BridgeResult(outcome, disposition, dialstatus, cause)
+
+
+@dataclass(frozen=True)
+class RecordResult:
+    """A finished ``record``: path as given; duration_s from ``record_seconds`` (None if unknown)."""
+
+    path: str
+    duration_s: float | None
+
+
+class Call:
+    """One live call on an outbound socket, after ``connect``.
+
+    conn: the started EslConnection; data: the channel data from the connect reply;
+    execute_timeout_s: upper bound in seconds for applications without a time of their own.
+    """
+
+    def __init__(self, conn: EslConnection, data: Event, *, execute_timeout_s: float = 3600.0):
+        self.conn = conn
+        self.data = data
+        self.execute_timeout_s = execute_timeout_s
+        self._var_seq = itertools.count(1)
+
+    # ------------------------------------------------------------ channel facts
+    @property
+    def uuid(self) -> str | None:
+        """The controlled channel's Unique-ID."""
+        return self.data.get(N.Header.UNIQUE_ID)
+
+    @property
+    def destination(self) -> str:
+        """The dialed number, FreeSWITCH header ``Caller-Destination-Number``."""
+        return self.data.get(N.Header.CALLER_DESTINATION_NUMBER) or ""
+
+    @property
+    def caller(self) -> str:
+        """The caller's number, ``Caller-Caller-ID-Number``."""
+        return self.data.get(N.Header.CALLER_CALLER_ID_NUMBER) or ""
+
+    @property
+    def created_at(self) -> datetime:
+        """Arrival time (UTC) from ``Caller-Channel-Created-Time`` (µs since the epoch)."""
+        raw = self.data.get(N.Header.CALLER_CHANNEL_CREATED_TIME)
+        if raw and raw.isdigit() and int(raw) > 0:
+            return datetime.fromtimestamp(int(raw) / 1e6, tz=timezone.utc)
+        return datetime.now(timezone.utc)
+
+    def variable(self, name: str) -> str | None:
+        """A channel variable as it was when the call was handed over (``variable_<name>``)."""
+        return self.data.variable(name)
+
+    @property
+    def is_up(self) -> bool:
+        return self.conn.is_up
+
+    @property
+    def hangup_cause(self) -> str | None:
+        return self.conn.hangup_cause
+
+    # ------------------------------------------------------------ applications
+    def execute(self, app: str, arg: str | None = None, *, timeout_s: float | None = None) -> Event:
+        """Run any dptools application; returns its CHANNEL_EXECUTE_COMPLETE event."""
+        return self.conn.execute(app, arg, timeout_s=timeout_s or self.execute_timeout_s)
+
+    def answer(self) -> None:
+        """dptools ``answer``."""
+        self.execute("answer")
+
+    def set(self, name: str, value: str) -> None:
+        """dptools ``set``: a channel variable on this leg."""
+        self.execute("set", f"{name}={value}")
+
+    def playback(self, path: str) -> str:
+        """dptools ``playback``; returns Application-Response (``FILE PLAYED``, ``FILE NOT FOUND``...)."""
+        return self.execute("playback", path).get(N.Header.APPLICATION_RESPONSE) or ""
+
+    def play_and_get_digits(self, prompt: str, *, min_digits: int = 1, max_digits: int = 1,
+                            tries: int = 1, timeout_s: float = 5.0, terminators: str = "#",
+                            invalid_prompt: str = "silence_stream://250", regex: str = r"\d+",
+                            digit_timeout_s: float | None = None) -> str | None:
+        """dptools ``play_and_get_digits``: plays ``prompt`` (a key press stops it) and collects DTMF.
+
+        timeout_s: seconds to wait for the first digit after the prompt; digit_timeout_s:
+        seconds between digits (default timeout_s). Returns the digits, or None on
+        timeout / no valid input. A fresh variable name per request, because FreeSWITCH
+        leaves an old result in place when the next one times out (PROTOCOL-NOTES §4).
+        """
+        var = f"fsrouter_digits_{next(self._var_seq)}"
+        arg = " ".join([
+            str(min_digits), str(max_digits), str(tries), str(int(timeout_s * 1000)),
+            terminators or "none", prompt, invalid_prompt, var, regex,
+            str(int((digit_timeout_s or timeout_s) * 1000)),
+        ])
+        limit = tries * (timeout_s + max_digits * (digit_timeout_s or timeout_s)) + GRACE_S + 600
+        done = self.execute("play_and_get_digits", arg, timeout_s=limit)
+        value = done.variable(var)
+        return value if value and value != "_undef_" else None
+
+    def bridge(self, dial_string: str, *, ring_time_s: float,
+               on_answer: Callable[[str | None], None] | None = None) -> BridgeResult:
+        """dptools ``bridge`` to ``dial_string``; returns once the bridge ends.
+
+        ring_time_s bounds the ringing (the dial string should carry it, e.g.
+        ``{originate_timeout=20}``); on_answer(b_leg_uuid) is called from the event reader
+        when CHANNEL_BRIDGE arrives, so the flow knows who answered even if the caller
+        hangs up during the conversation. The caller's leg must have
+        ``continue_on_fail=true`` and ``hangup_after_bridge=false`` set, or a failed
+        bridge hangs the caller up (PROTOCOL-NOTES §5).
+        """
+        bridged: list[str | None] = []
+
+        def on_bridge(event: Event) -> None:
+            other = event.get(N.Header.OTHER_LEG_UNIQUE_ID) or event.get(N.Header.BRIDGE_B_UNIQUE_ID)
+            bridged.append(other)
+            if on_answer is not None:
+                on_answer(other)
+
+        self.conn.register_handle(N.EventName.CHANNEL_BRIDGE, on_bridge)
+        try:
+            done = self.execute("bridge", dial_string, timeout_s=self.execute_timeout_s + ring_time_s)
+        finally:
+            self.conn.unregister_handle(N.EventName.CHANNEL_BRIDGE, on_bridge)
+        return classify_bridge(done, bridged[0] if bridged else None)
+
+    def record(self, path: str, *, max_s: int, silence_threshold: int = 200, silence_hits_s: int = 3) -> RecordResult:
+        """dptools ``record``: blocking recording of the caller into ``path``, at most ``max_s`` seconds."""
+        done = self.execute("record", f"{path} {max_s} {silence_threshold} {silence_hits_s}",
+                            timeout_s=max_s + GRACE_S)
+        seconds = done.variable(N.Var.RECORD_SECONDS)
+        try:
+            duration = float(seconds) if seconds not in (None, "", "_undef_") else None
+        except ValueError:
+            duration = None
+        return RecordResult(path, duration)
+
+    def hangup(self, cause: str = "NORMAL_CLEARING") -> None:
+        """Hang the channel up with ``cause`` (sendmsg hangup); no-op if already down."""
+        self.conn.hangup(cause)
+
+    def end(self, cause: str = "NORMAL_CLEARING", *, timeout_s: float = 10.0) -> Event | None:
+        """Hang up if still up, then wait up to ``timeout_s`` for the channel to be torn down.
+
+        Returns CHANNEL_HANGUP_COMPLETE (cause, times, every variable) when it came, else None.
+        Never raises for a call that is already gone.
+        """
+        try:
+            self.conn.hangup(cause)
+        except (CallHungUp, EslTimeout):
+            pass
+        self.conn.wait_ended(timeout_s)
+        return self.conn.hangup_complete
+
+    def getvar(self, name: str) -> str | None:
+        """``api uuid_getvar``: a variable's current raw value, None when unset (``_undef_``)."""
+        value = self.conn.api(f"uuid_getvar {self.uuid} {name}").rstrip("\n")
+        return None if value in ("_undef_", "") or value.startswith("-ERR") else value

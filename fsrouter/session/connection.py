@@ -1,0 +1,315 @@
+"""One outbound event-socket connection: framing, replies, events, executes, hangup.
+
+Built on greenswitch's ``OutboundSession`` (its handler registry and vocabulary), with a
+thin layer that fixes what it gets wrong for a call-routing engine:
+
+* greenswitch URL-decodes a whole header block before splitting it and decodes bodies as
+  UTF-8 (a ``%0A`` in a value or one non-UTF-8 byte breaks the frame): framing here is
+  ``fsrouter.esl.FrameParser`` (bytes in, frames out; values decoded one by one).
+* greenswitch matches an execute's completion by application *name*
+  (``current_application``); here completion is the CHANNEL_EXECUTE_COMPLETE whose
+  ``Application-UUID`` equals the ``Event-UUID`` we sent (PROTOCOL-NOTES §4).
+* greenswitch waits without timeouts, writes without a lock and polls its event queue
+  every second in a second greenlet; here every wait has a timeout in seconds, replies are
+  matched FIFO under one writer lock, and events are dispatched by the reader greenlet.
+* a hangup or a disconnect fails every pending wait with ``CallHungUp``.
+
+Source: https://developer.signalwire.com/freeswitch/FreeSWITCH-Explained/Modules/mod_event_socket_1048924/
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import deque
+from typing import Callable
+
+import gevent
+import gevent.event
+import gevent.lock
+from greenswitch.esl import ESLProtocol, OutboundSession
+
+from fsrouter.errors import CallHungUp, EslProtocolError, EslTimeout
+from fsrouter.esl import Event, Frame, FrameParser, commands
+from fsrouter.esl import names as N
+
+#: Observer of raw frames: ``observer(direction, raw_bytes)`` with direction "fs" or "app".
+FrameObserver = Callable[[str, bytes], None]
+
+_RECV_BYTES = 65536
+
+
+def _new_uuid() -> str:
+    return str(uuid.uuid4())
+
+
+class EslConnection(OutboundSession):
+    """The controlled channel's socket, as FreeSWITCH's ``socket`` application hands it over.
+
+    sock: a connected (gevent) socket; log: a structlog logger (bound by the caller);
+    new_id: factory of Event-UUIDs (inject a deterministic one for replay);
+    reply_timeout_s: seconds to wait for a command/reply or api/response;
+    observer: optional FrameObserver, told every frame in both directions (QA recorder).
+    """
+
+    def __init__(self, sock, *, log, new_id: Callable[[], str] = _new_uuid,
+                 reply_timeout_s: float = 5.0, observer: FrameObserver | None = None):
+        ESLProtocol.__init__(self)  # greenswitch's handler registry; no greenlets, no makefile
+        self.sock = sock
+        self.connected = True
+        self.session_data = None
+        self.expected_events = {}
+        self._outbound_connected = False
+        self.log = log
+        self.new_id = new_id
+        self.reply_timeout_s = reply_timeout_s
+        self.observer = observer
+        self.channel_uuid: str | None = None
+        self.hangup_cause: str | None = None
+        self.hangup_event: Event | None = None
+        self.hangup_complete: Event | None = None
+        self.answered = False
+        self._parser = FrameParser()
+        self._write_lock = gevent.lock.Semaphore()
+        self._replies: deque[gevent.event.AsyncResult] = deque()
+        self._executes: dict[str, gevent.event.AsyncResult] = {}
+        self._hung_up = gevent.event.Event()
+        self._ended = gevent.event.Event()  # HANGUP_COMPLETE, a disconnect notice, or the socket gone
+        self._closed = gevent.event.Event()
+        self._reader: gevent.Greenlet | None = None
+
+    # ----------------------------------------------------------------- lifecycle
+    def start(self) -> gevent.Greenlet:
+        """Spawn the reader greenlet (one per call); it dies with the socket."""
+        self._reader = gevent.spawn(self.receive_events)
+        self._reader.link_exception(self._reader_crashed)
+        return self._reader
+
+    def _reader_crashed(self, greenlet) -> None:
+        self.log.error("esl_reader_crashed", error=repr(greenlet.exception))
+        self._gone("reader_crashed")
+
+    @property
+    def is_up(self) -> bool:
+        """True while the controlled channel has not hung up and the socket is open."""
+        return not self._hung_up.is_set()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed.is_set()
+
+    def wait_closed(self, timeout_s: float) -> bool:
+        """Wait until FreeSWITCH's final disconnect or socket close; True if it came."""
+        return self._closed.wait(timeout_s)
+
+    def close(self) -> None:
+        """Close the socket (idempotent) and fail whatever still waits."""
+        if not self._closed.is_set():
+            self._gone("closed")
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+        if self._reader is not None and self._reader is not gevent.getcurrent():
+            self._reader.kill(block=False)
+
+    # ----------------------------------------------------------------- reading
+    def receive_events(self) -> None:
+        """Reader loop: socket bytes -> FrameParser -> dispatch. Runs in its own greenlet."""
+        while not self._closed.is_set():
+            try:
+                data = self.sock.recv(_RECV_BYTES)
+            except OSError as exc:
+                self.log.info("esl_socket_error", error=str(exc))
+                break
+            if not data:
+                break
+            try:
+                frames = self._parser.feed(data)
+            except EslProtocolError as exc:
+                self.log.warning("frame_rejected", error=str(exc), buffered_bytes=self._parser.buffered)
+                break
+            for frame in frames:
+                self.handle_frame(frame)
+        self._gone("socket_closed")
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+    def handle_frame(self, frame: Frame) -> None:
+        """Route one frame: replies to their waiter (FIFO), events to handlers, notices."""
+        if self.observer is not None:
+            self.observer("fs", frame.raw)
+        ctype = frame.content_type
+        if ctype in (N.ContentType.COMMAND_REPLY, N.ContentType.API_RESPONSE):
+            if self._replies:
+                self._replies.popleft().set(frame)
+            else:
+                self.log.warning("unexpected_reply", content_type=ctype)
+        elif ctype in (N.ContentType.EVENT_PLAIN, N.ContentType.EVENT_JSON):
+            try:
+                event = frame.event()
+            except EslProtocolError as exc:
+                self.log.warning("frame_rejected", error=str(exc))
+                return
+            self.handle_event(event)
+        elif ctype == N.ContentType.DISCONNECT_NOTICE:
+            disposition = frame.headers.get(N.Header.CONTENT_DISPOSITION)
+            self.log.debug("disconnect_notice", disposition=disposition)
+            self._lingering = disposition == N.Disposition.LINGER
+            self._hangup_seen(self.hangup_cause)
+            self._ended.set()
+            if disposition != N.Disposition.LINGER:
+                self._closed.set()
+        else:
+            self.log.debug("frame_ignored", content_type=ctype)
+
+    def handle_event(self, event: Event) -> None:  # greenswitch name, our event type
+        name = event.name
+        if name == N.EventName.CHANNEL_EXECUTE_COMPLETE:
+            waiter = self._executes.pop(event.get(N.Header.APPLICATION_UUID, ""), None)
+            if waiter is not None:
+                waiter.set(event)
+        elif name == N.EventName.CHANNEL_ANSWER:
+            self.answered = True
+        elif name == N.EventName.CHANNEL_HANGUP:
+            self.hangup_event = event
+            self._hangup_seen(event.get(N.Header.HANGUP_CAUSE))
+        elif name == N.EventName.CHANNEL_HANGUP_COMPLETE:
+            self.hangup_complete = event
+            self._hangup_seen(event.get(N.Header.HANGUP_CAUSE))
+            self._ended.set()
+        handlers = self.event_handlers.get(name) or self.event_handlers.get("*")
+        for handler in handlers or ():
+            self._safe_exec_handler(handler, event)
+
+    def _safe_exec_handler(self, handler, event) -> None:
+        try:
+            handler(event)
+        except Exception as exc:  # a handler's bug must not kill the reader
+            self.log.error("event_handler_failed", handler=getattr(handler, "__name__", repr(handler)),
+                           event_name=event.name, error=repr(exc))
+
+    def _hangup_seen(self, cause: str | None) -> None:
+        if cause and not self.hangup_cause:
+            self.hangup_cause = cause
+        if self._hung_up.is_set():
+            return
+        self._hung_up.set()
+        exc = CallHungUp(self.channel_uuid, self.hangup_cause)
+        executes, self._executes = self._executes, {}
+        for waiter in executes.values():
+            waiter.set_exception(exc)
+
+    def _gone(self, why: str) -> None:
+        """The socket is gone: fail every wait (replies too)."""
+        self.connected = False
+        self._hangup_seen(self.hangup_cause)
+        self._ended.set()
+        self._closed.set()
+        exc = CallHungUp(self.channel_uuid, self.hangup_cause or None)
+        while self._replies:
+            self._replies.popleft().set_exception(exc)
+
+    # ----------------------------------------------------------------- writing
+    def send_raw(self, data: bytes, *, timeout_s: float | None = None) -> Frame:
+        """Write one command and wait for its reply frame (command/reply or api/response).
+
+        Replies are matched FIFO: the waiter is queued under the writer lock, in the same
+        order the bytes go out. raises CallHungUp if the socket is gone, EslTimeout after
+        ``timeout_s`` (default ``reply_timeout_s``) seconds.
+        """
+        if self._closed.is_set():
+            raise CallHungUp(self.channel_uuid, self.hangup_cause)
+        waiter = gevent.event.AsyncResult()
+        with self._write_lock:
+            self._replies.append(waiter)
+            try:
+                self.sock.sendall(data)
+            except OSError:
+                self._gone("write_failed")
+                raise CallHungUp(self.channel_uuid, self.hangup_cause) from None
+        if self.observer is not None:
+            self.observer("app", data)
+        timeout = self.reply_timeout_s if timeout_s is None else timeout_s
+        try:
+            return waiter.get(timeout=timeout)
+        except gevent.Timeout:
+            raise EslTimeout("reply", timeout, self.channel_uuid) from None
+
+    def send(self, data: str):  # greenswitch's signature, kept for its helpers
+        return self.send_raw((data + "\n\n").encode())
+
+    def connect(self) -> Event:
+        """Send ``connect``; returns the channel data (an Event, values URL-decoded)."""
+        reply = self.send_raw(commands.connect())
+        data = reply.event()
+        self.session_data = data.headers
+        self.channel_uuid = data.get(N.Header.UNIQUE_ID)
+        self._outbound_connected = True
+        return data
+
+    def myevents(self) -> None:
+        self.send_raw(commands.myevents())
+
+    def linger(self, timeout=None) -> None:
+        self.send_raw(commands.linger(timeout))
+
+    def execute(self, app: str, arg: str | None = None, *, timeout_s: float) -> Event:
+        """Run a dptools application and wait for its CHANNEL_EXECUTE_COMPLETE.
+
+        The completion is the event whose ``Application-UUID`` equals the fresh
+        ``Event-UUID`` sent with the command. raises CallHungUp when the channel hangs up
+        first, EslTimeout after ``timeout_s`` seconds.
+        """
+        if self._hung_up.is_set():
+            raise CallHungUp(self.channel_uuid, self.hangup_cause)
+        event_uuid = self.new_id()
+        waiter = gevent.event.AsyncResult()
+        self._executes[event_uuid] = waiter
+        try:
+            self.send_raw(commands.execute(app, arg, event_uuid))
+            return waiter.get(timeout=timeout_s)
+        except gevent.Timeout:
+            raise EslTimeout(f"{app} completion", timeout_s, self.channel_uuid) from None
+        finally:
+            self._executes.pop(event_uuid, None)
+
+    call_command = execute  # greenswitch's name for the same job
+
+    def api(self, command: str, *, timeout_s: float | None = None) -> str:
+        """Run an ``api`` command (needs ``full`` socket mode); returns the body text."""
+        return self.send_raw(commands.api(command), timeout_s=timeout_s).text()
+
+    def hangup(self, cause: str) -> None:
+        """Ask FreeSWITCH to hang the channel up with ``cause`` (does not wait)."""
+        if not self._hung_up.is_set():
+            self.send_raw(commands.hangup(cause))
+
+    def wait_hangup(self, timeout_s: float) -> bool:
+        """Wait for CHANNEL_HANGUP (or the socket to go); True if it came in time."""
+        return self._hung_up.wait(timeout_s)
+
+    def wait_ended(self, timeout_s: float) -> bool:
+        """Wait for CHANNEL_HANGUP_COMPLETE, the linger notice or the socket to go.
+
+        In sync mode FreeSWITCH never sends HANGUP_COMPLETE but does send the linger
+        notice (PROTOCOL-NOTES §7), so this returns in every mode. True if it came in time.
+        """
+        return self._ended.wait(timeout_s)
+
+    def exit(self, *, timeout_s: float) -> None:
+        """Send ``exit`` and wait up to ``timeout_s`` for FreeSWITCH to close."""
+        if self._closed.is_set():
+            return
+        try:
+            self.send_raw(commands.exit(), timeout_s=timeout_s)
+        except (CallHungUp, EslTimeout):
+            return
+        self._closed.wait(timeout_s)
+
+    def stop(self) -> None:
+        self.close()
+
+
+__all__ = ["EslConnection", "FrameObserver"]

@@ -1,0 +1,128 @@
+"""The outbound event-socket server: one greenlet per call, bounded, drained on stop.
+
+FreeSWITCH's dialplan ``socket`` application connects here once per call. Accepting is
+event-driven (gevent ``StreamServer`` on libev), with no polling delay: greenswitch's own
+``OutboundESLServer`` sleeps 0.1 s between accepts, which costs ~100 ms of call setup.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Callable
+
+import gevent
+import gevent.pool
+from gevent.server import StreamServer
+
+from fsrouter.errors import CallHungUp, EslProtocolError, EslTimeout
+from fsrouter.session.call import Call
+from fsrouter.session.connection import EslConnection, FrameObserver
+
+#: The flow's entry point: ``handle_call(call, log)``; it owns the call until it returns.
+CallHandler = Callable[[Call, object], None]
+
+
+def _new_uuid() -> str:
+    return str(uuid.uuid4())
+
+
+class CallServer:
+    """Accepts outbound-socket connections and runs ``handle_call`` for each.
+
+    listen: (host, port), port 0 for an ephemeral one; max_calls: concurrent calls, over
+    it a new connection is closed at once so FreeSWITCH falls through to its backup route;
+    timeouts in seconds: reply_timeout_s (command replies), execute_timeout_s (apps with
+    no time of their own), hangup_timeout_s (teardown); log: a structlog logger;
+    new_id: Event-UUID factory; observer_for(sock) -> FrameObserver | None (QA recorder).
+    """
+
+    def __init__(self, listen: tuple[str, int], handle_call: CallHandler, *, log,
+                 max_calls: int = 1000, reply_timeout_s: float = 5.0,
+                 execute_timeout_s: float = 3600.0, hangup_timeout_s: float = 10.0,
+                 new_id: Callable[[], str] = _new_uuid,
+                 observer_for: Callable[[object], FrameObserver | None] | None = None):
+        self.handle_call = handle_call
+        self.log = log
+        self.max_calls = max_calls
+        self.reply_timeout_s = reply_timeout_s
+        self.execute_timeout_s = execute_timeout_s
+        self.hangup_timeout_s = hangup_timeout_s
+        self.new_id = new_id
+        self.observer_for = observer_for
+        self.calls = gevent.pool.Group()
+        self._stopping = False
+        self._server = StreamServer(listen, self._serve_connection, spawn=self._spawn, backlog=1024)
+
+    # ------------------------------------------------------------------ control
+    def start(self) -> None:
+        """Bind and start accepting (returns at once)."""
+        self._server.start()
+        self.log.info("server_listening", host=self.address[0], port=self.address[1],
+                      max_calls=self.max_calls)
+
+    @property
+    def address(self) -> tuple[str, int]:
+        """The bound (host, port)."""
+        return self._server.address[:2]
+
+    @property
+    def active_calls(self) -> int:
+        return len(self.calls)
+
+    def stop(self, drain_timeout_s: float = 30.0) -> int:
+        """Stop accepting, let calls finish for up to ``drain_timeout_s`` seconds, then end the rest.
+
+        Returns the number of calls that had to be cut short.
+        """
+        self._stopping = True
+        self._server.close()
+        self.log.info("server_draining", active_calls=len(self.calls), drain_timeout_s=drain_timeout_s)
+        self.calls.join(timeout=drain_timeout_s)
+        left = len(self.calls)
+        if left:
+            self.log.warning("server_drain_timeout", calls_cut=left)
+            self.calls.kill(timeout=self.hangup_timeout_s)
+        self.log.info("server_stopped")
+        return left
+
+    # ------------------------------------------------------------------ calls
+    def _spawn(self, func, handle, close, args):
+        """StreamServer's spawn hook: ``func(handle, close, (sock, address))`` in our call group,
+        or, over ``max_calls`` / while stopping, close the connection at once."""
+        if self._stopping or len(self.calls) >= self.max_calls:
+            self.log.warning("call_refused", reason="stopping" if self._stopping else "max_calls",
+                             active_calls=len(self.calls), peer=args[1][0])
+            close(*args)
+            return None
+        greenlet = self.calls.spawn(func, handle, close, args)
+        greenlet.link_exception(self._call_crashed)
+        return greenlet
+
+    def _call_crashed(self, greenlet) -> None:
+        self.log.error("call_greenlet_crashed", error=repr(greenlet.exception))
+
+    def _serve_connection(self, sock, address) -> None:
+        """One call from ``connect`` to ``exit``; never lets an error reach the server."""
+        log = self.log.bind(peer=f"{address[0]}:{address[1]}")
+        conn = EslConnection(sock, log=log, new_id=self.new_id, reply_timeout_s=self.reply_timeout_s,
+                             observer=self.observer_for(sock) if self.observer_for else None)
+        conn.start()
+        try:
+            data = conn.connect()
+            log = log.bind(call_uuid=conn.channel_uuid)
+            conn.log = log
+            conn.myevents()
+            conn.linger()
+            self.handle_call(Call(conn, data, execute_timeout_s=self.execute_timeout_s), log)
+            conn.exit(timeout_s=self.hangup_timeout_s)
+        except CallHungUp:
+            log.info("call_gone_before_flow", hangup_cause=conn.hangup_cause)
+        except (EslTimeout, EslProtocolError) as exc:
+            log.warning("call_session_failed", error=str(exc), error_code=exc.code)
+        except gevent.GreenletExit:
+            log.warning("call_cut_by_shutdown")
+            raise
+        except Exception:
+            log.exception("call_session_crashed")
+        finally:
+            conn.close()

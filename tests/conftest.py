@@ -1,0 +1,28 @@
+"""Test set-up: gevent monkey-patching (as in fsrouter/__main__.py) and shared fixtures."""
+
+from gevent import monkey
+
+monkey.patch_all()
+
+import pytest  # noqa: E402
+
+from fsrouter.store.db import install_gevent_wait_callback  # noqa: E402
+
+install_gevent_wait_callback()
+
+from tests.harness import EngineHarness, write_config  # noqa: E402
+
+
+@pytest.fixture
+def config_dir(tmp_path):
+    """A small, known config folder (see tests/harness.py) in a temporary directory."""
+    return write_config(tmp_path / "config")
+
+
+@pytest.fixture
+def engine(tmp_path, config_dir):
+    """fsrouter's engine serving on an ephemeral port with a SQLite store; stopped afterwards."""
+    harness = EngineHarness(config_dir, db_url=f"sqlite:///{tmp_path / 'fsrouter.db'}")
+    harness.start()
+    yield harness
+    harness.stop()
