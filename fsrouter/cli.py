@@ -44,12 +44,27 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("name")
     status.add_argument("status", choices=["started", "break", "ended"])
     esub.add_parser("list", help="show every employee with status")
+    for add_parser, _ in EXTRA_COMMANDS.values():
+        add_parser(sub)
     return parser
+
+
+def _extra_commands() -> dict:
+    """Subcommands that live in their own modules: name -> (add_parser(subparsers), run(args) -> int).
+
+    An explicit registry: a new command module adds one line here.
+    """
+    return {}
+
+
+EXTRA_COMMANDS = _extra_commands()
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    handler = {"serve": cmd_serve, "check": cmd_check, "employee": cmd_employee}[args.command]
+    handlers = {"serve": cmd_serve, "check": cmd_check, "employee": cmd_employee}
+    handlers.update({name: run for name, (_, run) in EXTRA_COMMANDS.items()})
+    handler = handlers[args.command]
     try:
         return handler(args)
     except ConfigInvalid as exc:
