@@ -104,6 +104,11 @@ class EngineHarness:
         gevent.joinall(jobs, raise_error=True)
         return [j.value for j in jobs]
 
+    def wait_idle(self, timeout_s: float = 5.0) -> bool:
+        """Wait until the server has no call greenlet left; True if it got there."""
+        self.app.server.calls.join(timeout=timeout_s)
+        return self.app.server.active_calls == 0
+
     def record(self, call_uuid: str):
         """The stored call record, once the engine has written it (it writes after teardown)."""
         return self.store.calls.get(call_uuid)

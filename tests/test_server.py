@@ -1,0 +1,138 @@
+"""The outbound-socket server under load, at its limit, on reload and on stop."""
+
+import gc
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import gevent
+import pytest
+from structlog.testing import capture_logs
+
+from fsrouter.replay.fakefs import FakeFreeSwitch, Scenario
+from tests.harness import EngineHarness, write_config
+
+
+def open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def live_greenlets() -> int:
+    """gevent greenlets still alive (the resolver's thread-pool workers are not ours)."""
+    gc.collect()
+    return sum(1 for o in gc.get_objects() if isinstance(o, gevent.Greenlet) and not o.dead)
+
+
+def test_two_hundred_calls_at_once_all_complete_and_leave_no_greenlet_or_socket(engine):
+    engine.call(Scenario(endpoints={"user/101": "answer"}))  # warm up lazy imports and the store
+    fds, greenlets = open_fds(), live_greenlets()
+    everyone_answers = {"user/101": "answer", "user/102": "answer", "user/103": "answer"}
+    scenarios = [Scenario(endpoints=everyone_answers) for _ in range(200)]
+    fakes = engine.calls(scenarios)
+    assert all(f.closed_by == "fs" for f in fakes)  # every call ended with our exit
+    assert engine.wait_idle()
+    records = [engine.record(s.uuid) for s in scenarios]
+    assert all(r is not None and r.ended_at is not None for r in records)
+    # an employee takes one call at a time: the others go to the group's voicemail
+    answered = [r for r in records if r.answered_by]
+    voicemails = [r for r in records if engine.store.voicemails.for_call(r.call_uuid)]
+    assert answered and len(answered) + len(voicemails) == 200
+    assert open_fds() <= fds
+    assert live_greenlets() <= greenlets
+
+
+def test_a_connection_over_max_calls_is_refused_at_once(tmp_path, config_dir):
+    harness = EngineHarness(config_dir, db_url=f"sqlite:///{tmp_path / 'db.sqlite'}")
+    harness.app.server.max_calls = 1
+    harness.start()
+    try:
+        held = socket.create_connection(harness.address)  # one call that never says connect
+        gevent.sleep(0)  # let the server accept it
+        with capture_logs() as logs:
+            refused = socket.create_connection(harness.address)
+            refused.settimeout(5)
+            assert refused.recv(100) == b""  # closed by the engine: FreeSWITCH falls back
+        assert any(e["event"] == "call_refused" and e["reason"] == "max_calls" for e in logs)
+        held.close()
+        refused.close()
+    finally:
+        harness.stop()
+
+
+def test_reload_with_a_broken_config_keeps_the_old_one_and_serves(engine, config_dir):
+    version = engine.app.catalog.version
+    (config_dir / "groups.yaml").write_text("groups:\n  sales: {members: [zoe]}\n")
+    with capture_logs() as logs:
+        assert engine.app.reload() is False
+    refused = [e for e in logs if e["event"] == "config_reload_refused"]
+    assert refused and "zoe" in " ".join(refused[0]["errors"])
+    assert engine.app.catalog.version == version
+    fake = engine.call(Scenario(endpoints={"user/101": "answer"}))
+    assert engine.record(fake.scenario.uuid).answered_by == "alice"
+
+
+def test_a_call_keeps_the_config_it_started_with_across_a_reload(engine, config_dir):
+    old_version = engine.app.catalog.version
+    job = gevent.spawn(FakeFreeSwitch(Scenario(endpoints={"user/101": "answer"}, talk_s=0.3)).run, engine.address)
+    gevent.sleep(0.1)  # the call is talking to alice now
+    lines = (config_dir / "numbers" / "kyiv.yaml").read_text().replace("greeting: true", "greeting: false")
+    (config_dir / "numbers" / "kyiv.yaml").write_text(lines)
+    assert engine.app.reload() is True
+    fake = job.get(timeout=10)
+    assert engine.record(fake.scenario.uuid).config_version == old_version
+    after = engine.call(Scenario(endpoints={"user/101": "answer"}))
+    assert "playback" not in [e.app for e in after.executed]
+    assert engine.record(after.scenario.uuid).config_version == engine.app.catalog.version != old_version
+
+
+@pytest.fixture
+def served(tmp_path):
+    """`fsrouter serve` as a real process on a free port, with its own config copy."""
+    config = write_config(tmp_path / "config")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "FSROUTER_LISTEN": f"127.0.0.1:{port}", "FSROUTER_DB": f"sqlite:///{tmp_path / 'db.sqlite'}"}
+    proc = subprocess.Popen([sys.executable, "-m", "fsrouter", "serve", "--config", str(config)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            break
+        except OSError:
+            gevent.sleep(0.05)
+    else:
+        proc.kill()
+        pytest.fail("fsrouter serve did not start:\n" + proc.communicate()[0])
+    yield proc, port, config
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait()
+
+
+def test_serve_reloads_on_sighup_refuses_a_broken_config_and_stops_cleanly_on_sigterm(served):
+    proc, port, config = served
+    (config / "employees.yaml").write_text("employees:\n  alice: {extension: '101', endpoint: user/101, phonez: []}\n")
+    proc.send_signal(signal.SIGHUP)
+    fake = FakeFreeSwitch(Scenario(endpoints={"user/101": "answer"})).run(("127.0.0.1", port))
+    assert fake.closed_by == "fs" and "bridge" in [e.app for e in fake.executed]
+    proc.send_signal(signal.SIGTERM)
+    output, _ = proc.communicate(timeout=20)
+    assert proc.returncode == 0
+    assert "config_reload_refused" in output and "phonez" in output
+    assert "server_stopped" in output
+
+
+def test_sigterm_lets_a_call_in_progress_finish(served):
+    proc, port, _ = served
+    job = gevent.spawn(FakeFreeSwitch(Scenario(endpoints={"user/101": "answer"}, talk_s=1.0)).run, ("127.0.0.1", port))
+    gevent.sleep(0.5)
+    proc.send_signal(signal.SIGTERM)
+    fake = job.get(timeout=15)
+    assert fake.closed_by == "fs"  # the call ran to its end: hangup, linger, exit
+    assert proc.wait(timeout=15) == 0
