@@ -1,0 +1,154 @@
+"""The session layer against a hand-scripted FreeSWITCH peer: correlation, bad frames, modes."""
+
+import socket
+import time
+
+import gevent
+from structlog.testing import capture_logs
+
+from fsrouter.esl import FrameParser
+from fsrouter.replay.fsframes import Channel, command_reply, disconnect_notice
+from tests.harness import EngineHarness, write_config
+
+
+class Peer:
+    """A scripted FreeSWITCH: reads the engine's commands one by one, sends what the test says."""
+
+    def __init__(self, address, *, destination="+380441234567"):
+        self.sock = socket.create_connection(address)
+        self.sock.settimeout(10)
+        self.parser = FrameParser(commands=True)
+        self.pending = []
+        self.channel = Channel("5a0c1f9e-0000-4000-8000-000000000001", "+380501112233", destination,
+                               int(time.time() * 1e6))
+
+    def next_command(self):
+        while not self.pending:
+            data = self.sock.recv(65536)
+            if not data:
+                return None
+            self.pending.extend(self.parser.feed(data))
+        return self.pending.pop(0)
+
+    def send(self, *frames: bytes):
+        self.sock.sendall(b"".join(frames))
+
+    def handshake(self):
+        assert self.next_command().command == "connect"
+        self.send(self.channel.connect_reply())
+        assert self.next_command().command == "myevents"
+        self.send(command_reply("+OK Events Enabled"))
+        assert self.next_command().command == "linger"
+        self.send(command_reply("+OK will linger"))
+
+    def execute(self):
+        frame = self.next_command()
+        assert frame.command == "sendmsg", frame
+        self.send(command_reply("+OK"))
+        return frame.headers.get("execute-app-name"), frame.headers.get("Event-UUID")
+
+    def close(self):
+        self.sock.close()
+
+
+def harness(tmp_path, **settings):
+    config = write_config(tmp_path / "config")
+    h = EngineHarness(config, db_url=f"sqlite:///{tmp_path / 'db.sqlite'}")
+    h.start()
+    return h
+
+
+def test_an_execute_completes_only_on_the_complete_event_with_its_own_application_uuid(tmp_path):
+    h = harness(tmp_path)
+    try:
+        peer = Peer(h.address)
+        peer.handshake()
+        app, event_uuid = peer.execute()
+        assert app == "answer"
+        # a completion of the same application with another id (e.g. an earlier one) must not count
+        peer.send(peer.channel.event("CHANNEL_EXECUTE_COMPLETE", {"Application": "answer",
+                                                                 "Application-UUID": "not-ours"}))
+        with gevent.Timeout(0.3, False):
+            assert peer.next_command() is None, "the engine moved on without its own completion"
+        peer.send(peer.channel.event("CHANNEL_EXECUTE_COMPLETE", {"Application": "answer",
+                                                                 "Application-UUID": event_uuid}))
+        app, _ = peer.execute()
+        assert app == "playback"
+        peer.close()
+    finally:
+        h.stop()
+
+
+def test_a_malformed_frame_ends_that_call_cleanly_and_the_server_keeps_serving(tmp_path):
+    h = harness(tmp_path)
+    try:
+        with capture_logs() as logs:
+            peer = Peer(h.address)
+            peer.handshake()
+            peer.execute()
+            peer.send(b"Content-Length: banana\nContent-Type: text/event-plain\n\n")
+            assert peer.next_command() is None  # the engine closed this call's socket
+            assert h.wait_idle()
+        assert any(e["event"] == "frame_rejected" for e in logs)
+        assert not any(e.get("log_level") == "error" for e in logs), [e for e in logs if e.get("log_level") == "error"]
+        record = h.record(peer.channel.uuid)
+        assert record is not None and record.route[-1]["step"] == "caller_hung_up"
+        from fsrouter.replay.fakefs import Scenario
+
+        fake = h.call(Scenario(endpoints={"user/101": "answer"}))
+        assert h.record(fake.scenario.uuid).answered_by == "alice"
+    finally:
+        h.stop()
+
+
+def test_in_sync_mode_the_linger_notice_ends_the_call_without_hangup_complete(tmp_path):
+    h = harness(tmp_path)
+    try:
+        peer = Peer(h.address)
+        peer.handshake()
+        app, event_uuid = peer.execute()
+        # sync mode (capture 13): CHANNEL_HANGUP then the linger notice, never HANGUP_COMPLETE
+        peer.send(peer.channel.event("CHANNEL_HANGUP", {"Hangup-Cause": "NORMAL_CLEARING"}),
+                  disconnect_notice(peer.channel.uuid, linger=True))
+        started = time.monotonic()
+        frame = peer.next_command()
+        assert frame.command == "exit"
+        assert time.monotonic() - started < 2  # did not sit out the 5 s hangup timeout
+        peer.send(command_reply("+OK bye"), disconnect_notice(peer.channel.uuid, linger=False))
+        peer.close()
+        assert h.wait_idle()
+        assert h.record(peer.channel.uuid).hangup_cause == "NORMAL_CLEARING"
+    finally:
+        h.stop()
+
+
+def test_a_peer_that_never_answers_connect_times_out_and_is_closed(tmp_path):
+    config = write_config(tmp_path / "config", settings=(
+        "esl: {reply_timeout: 0.2, execute_timeout: 5, hangup_timeout: 1}\nfolders: {spool: ../spool}\n"))
+    h = EngineHarness(config, db_url=f"sqlite:///{tmp_path / 'db.sqlite'}")
+    h.start()
+    try:
+        with capture_logs() as logs:
+            peer = Peer(h.address)
+            assert peer.next_command().command == "connect"
+            assert peer.next_command() is None  # closed after the reply timeout
+        failed = [e for e in logs if e["event"] == "call_session_failed"]
+        assert failed and failed[0]["error_code"] == "esl_timeout"
+    finally:
+        h.stop()
+
+
+def test_non_utf8_bytes_in_an_event_do_not_break_the_call(tmp_path):
+    h = harness(tmp_path)
+    try:
+        peer = Peer(h.address)
+        peer.handshake()
+        app, event_uuid = peer.execute()
+        body = b"Event-Name: CHANNEL_EXECUTE\nUnique-ID: x\nvariable_odd: \xff\xfe%FF\n\n"
+        peer.send(b"Content-Length: %d\nContent-Type: text/event-plain\n\n" % len(body) + body)
+        peer.send(peer.channel.event("CHANNEL_EXECUTE_COMPLETE", {"Application": "answer",
+                                                                 "Application-UUID": event_uuid}))
+        assert peer.execute()[0] == "playback"
+        peer.close()
+    finally:
+        h.stop()
