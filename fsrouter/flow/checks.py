@@ -156,13 +156,6 @@ def check_routing_targets_exist(draft: Draft) -> Iterator[Optional[ConfigError]]
             yield draft.error(line.path, ("routing", "ivr"), f"no menu {line.routing.ivr!r} in ivr.yaml")
 
 
-def check_routing_has_a_destination(draft: Draft) -> Iterator[Optional[ConfigError]]:
-    for line in draft.lines.values():
-        if not line.routing.ivr and not line.routing.group:
-            yield draft.error(line.path, ("routing",),
-                              "a call must end somewhere: set routing.group or routing.ivr (or both)")
-
-
 def check_extension_dialing_needs_greeting(draft: Draft) -> Iterator[Optional[ConfigError]]:
     for line in draft.lines.values():
         if line.routing.extension_dialing.enabled and not line.routing.greeting:
@@ -245,7 +238,6 @@ CHECKS: tuple[Check, ...] = (
     check_menu_targets_exist,
     check_menu_prompt_files,
     check_routing_targets_exist,
-    check_routing_has_a_destination,
     check_extension_dialing_needs_greeting,
     check_sip_to_header_only_on_sip_pbx,
     check_after_hours_forward_has_number,
