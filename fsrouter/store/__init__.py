@@ -18,16 +18,18 @@ import structlog
 from ..errors import StoreError
 from . import models
 from .calls import CallRepository
-from .crm import CrmRepository
+from .crm import CrmEntity, CrmRepository, LeadRecord
 from .db import Connector, connect
 from .employees import EmployeeStateRepository
+from .recordings import RecordingRecord, RecordingRepository
 from .records import CallRecord, CrmMatch, VoicemailRecord
 from .spool import JsonlSpool
 from .voicemails import VoicemailRepository
 
 __all__ = [
-    "CallRecord", "CallRepository", "CrmMatch", "CrmRepository", "EmployeeStateRepository",
-    "Store", "VoicemailRecord", "VoicemailRepository", "open_store",
+    "CallRecord", "CallRepository", "CrmEntity", "CrmMatch", "CrmRepository", "EmployeeStateRepository",
+    "LeadRecord", "RecordingRecord", "RecordingRepository", "Store", "VoicemailRecord", "VoicemailRepository",
+    "open_store",
 ]
 
 
@@ -36,7 +38,8 @@ def _utcnow() -> datetime:
 
 
 class Store:
-    """The repositories over one database: ``calls``, ``voicemails``, ``employees``, ``crm``.
+    """The repositories over one database: ``calls``, ``voicemails``, ``employees``, ``crm``,
+    ``recordings``.
 
     Build it with :func:`open_store`. Safe to share between greenlets.
     """
@@ -57,6 +60,7 @@ class Store:
         self.voicemails = VoicemailRepository(connector, bound, clock=clock)
         self.employees = EmployeeStateRepository(connector, bound, clock=clock)
         self.crm = CrmRepository(connector, bound, clock=clock)
+        self.recordings = RecordingRepository(connector, bound, clock=clock)
 
     @property
     def description(self) -> str:

@@ -164,9 +164,40 @@ class CrmPhoneRow(_Base):
         indexes = ((("entity_type", "entity_id", "phone"), True),)
 
 
+class RecordingRow(_Base):
+    """One call recording (``record_session``): the file, its size in bytes and length in s."""
+
+    id = peewee.AutoField()
+    call_uuid = peewee.CharField(max_length=255, index=True)
+    line = peewee.CharField(max_length=255, null=True)
+    path = peewee.TextField()
+    size_bytes = peewee.BigIntegerField(null=True)
+    duration_s = peewee.FloatField(null=True)
+    created_at = UtcDateTimeField(index=True)
+
+    class Meta:
+        table_name = "recording"
+
+
+class RecordingQuotaRow(_Base):
+    """Calls recorded on ``line`` in ``month`` ("YYYY-MM" in the line's zone); one row per pair.
+
+    The row is the unit of atomicity: a claim is ``UPDATE ... SET used = used + 1 WHERE
+    used < limit``, so concurrent calls on any engine node never over-count.
+    """
+
+    line = peewee.CharField(max_length=255)
+    month = peewee.CharField(max_length=7)
+    used = peewee.IntegerField(default=0)
+
+    class Meta:
+        table_name = "recording_quota"
+        primary_key = peewee.CompositeKey("line", "month")
+
+
 SCHEMA = (
     CallRow, VoicemailRow, EmployeeStatusRow, EmployeeBusyRow, EmployeeIdleRow,
-    CrmContactRow, CrmCompanyRow, CrmLeadRow, CrmPhoneRow,
+    CrmContactRow, CrmCompanyRow, CrmLeadRow, CrmPhoneRow, RecordingRow, RecordingQuotaRow,
 )
 
 
@@ -183,6 +214,8 @@ class Models:
     CrmCompanyRow: type[CrmCompanyRow]
     CrmLeadRow: type[CrmLeadRow]
     CrmPhoneRow: type[CrmPhoneRow]
+    RecordingRow: type[RecordingRow]
+    RecordingQuotaRow: type[RecordingQuotaRow]
 
     @property
     def all(self) -> tuple[type[peewee.Model], ...]:
