@@ -81,6 +81,8 @@ class Header:
     BRIDGE_B_UNIQUE_ID = "Bridge-B-Unique-ID"
     OTHER_LEG_UNIQUE_ID = "Other-Leg-Unique-ID"
     OTHER_LEG_CHANNEL_NAME = "Other-Leg-Channel-Name"
+    OTHER_LEG_DESTINATION_NUMBER = "Other-Leg-Destination-Number"  # what the other leg dialed
+    OTHER_LEG_CALLER_ID_NUMBER = "Other-Leg-Caller-ID-Number"
     JOB_OWNER_UUID = "Job-Owner-UUID"  # the controlled channel, for an outbound bgapi
     JOB_COMMAND = "Job-Command"
     JOB_COMMAND_ARG = "Job-Command-Arg"
@@ -170,6 +172,10 @@ class Var:
     FSROUTER_NUMBER = "fsrouter_number"  # ours: the DID the router resolved
     RECORD_SECONDS = "record_seconds"  # length of the last recording, whole seconds
     RECORD_MS = "record_ms"  # length of the last recording, milliseconds
+    RECORD_FILE_SIZE = "record_file_size"  # bytes of the last recording (set when it stops, 04)
+    RECORD_SAMPLES = "record_samples"
+    RECORD_COMPLETION_CAUSE = "record_completion_cause"
+    TRANSFER_HISTORY = "transfer_history"  # "epoch:uuid:kind:destination", several joined by "|"
     RECORD_STEREO = "RECORD_STEREO"  # "true": caller and callee on separate channels
     CURRENT_APPLICATION = "current_application"
     CURRENT_APPLICATION_RESPONSE = "current_application_response"

@@ -47,7 +47,11 @@ class Scenario:
     (``"playback"``, ``"bridge"``: after the callee answered, ``"ringing"``: during a bridge
     before anyone answers, ``"record"``, ``"play_and_get_digits"``);
     hangup_on_execute: the caller hangs up during the Nth (1-based) execute, any app;
-    talk_s: seconds a bridged conversation lasts; record_seconds: length of a recording.
+    talk_s: seconds a bridged conversation lasts; record_seconds: length of a recording;
+    session_record_ms: length of a ``record_session`` recording when it stops (the file is
+    written with the matching WAV size, capture 04: 2020 ms stereo = 64,684 bytes);
+    transfer_to: during an answered bridge the employee transfers the caller to this
+    extension: a second CHANNEL_BRIDGE with a new Other-Leg-Unique-ID (emulated, no capture).
     """
 
     destination: str = "+380441234567"
@@ -60,8 +64,11 @@ class Scenario:
     hangup_during: str | None = None
     hangup_on_execute: int | None = None
     talk_s: float = 0.0
+    playback_s: float = 0.0
     record_seconds: int = 7
     caller_cause: str = "NORMAL_CLEARING"
+    session_record_ms: int = 2020
+    transfer_to: str | None = None
 
 
 @dataclass
@@ -99,6 +106,7 @@ class FakeFreeSwitch:
         self._hung_up = False
         self._parked = False
         self._hangup_armed = s.hangup_during
+        self._session_recording: str | None = None
 
     # ------------------------------------------------------------------ running
     def run(self, address: tuple[str, int], *, timeout_s: float = 30.0) -> "FakeFreeSwitch":
@@ -239,6 +247,8 @@ class FakeFreeSwitch:
         if self._caller_hangs_up_during("playback"):
             self._caller_hangup(base, "PLAYBACK ERROR")
             return
+        if self.scenario.playback_s:
+            gevent.sleep(self.scenario.playback_s)
         self._complete(base, "FILE PLAYED")
 
     def _app_play_and_get_digits(self, arg, base) -> None:
@@ -305,6 +315,12 @@ class FakeFreeSwitch:
                   "Other-Leg-Destination-Number": winner[1].rsplit("/", 1)[-1]}
         v.update({"bridge_uuid": other, "last_bridge_to": other, "signal_bond": other})
         self._send(self._event("CHANNEL_BRIDGE", **bridge))
+        if self.scenario.transfer_to:
+            other = str(uuidlib.uuid4())
+            bridge = {**bridge, "Bridge-B-Unique-ID": other, "Other-Leg-Unique-ID": other,
+                      "Other-Leg-Destination-Number": self.scenario.transfer_to}
+            v.update({"bridge_uuid": other, "last_bridge_to": other, "signal_bond": other})
+            self._send(self._event("CHANNEL_BRIDGE", **bridge))
         if self._caller_hangs_up_during("bridge"):
             self._send(self._event("CHANNEL_UNBRIDGE", **bridge))
             self._caller_hangup(base, "_none_")
@@ -318,6 +334,33 @@ class FakeFreeSwitch:
         if v.get("hangup_after_bridge", "false") == "true":
             self._teardown("NORMAL_CLEARING")
 
+    def _app_record_session(self, arg, base) -> None:
+        """Returns at once (capture 04); the recording's figures are set when it stops."""
+        self._session_recording = arg.strip()
+        self._complete(base)
+
+    def _app_stop_record_session(self, arg, base) -> None:
+        self._stop_session_recording()
+        self._complete(base)
+
+    def _stop_session_recording(self) -> None:
+        """Set record_* as FreeSWITCH does when a record_session stops (capture 04) and write the file."""
+        path, self._session_recording = self._session_recording, None
+        if path is None:
+            return
+        ms = self.scenario.session_record_ms
+        samples = ms * 8
+        channels = 2 if self.channel.variables.get("RECORD_STEREO") == "true" else 1
+        size = 44 + samples * 2 * channels
+        self.channel.variables.update({"record_file_size": str(size), "record_samples": str(samples),
+                                       "record_seconds": str(ms // 1000), "record_ms": str(ms),
+                                       "record_completion_cause": "success-maxtime"})
+        try:
+            with open(path, "wb") as wav:
+                wav.write(b"RIFF" + bytes(size - 4))
+        except OSError:
+            pass  # the real switch may not share our file system either
+
     def _app_hangup(self, arg, base) -> None:
         self._teardown(arg.strip() or "NORMAL_CLEARING")
 
@@ -326,6 +369,7 @@ class FakeFreeSwitch:
         "answer": _app_answer, "set": _app_set, "export": _app_export, "multiset": _app_multiset,
         "playback": _app_playback, "play_and_get_digits": _app_play_and_get_digits,
         "record": _app_record, "bridge": _app_bridge, "hangup": _app_hangup,
+        "record_session": _app_record_session, "stop_record_session": _app_stop_record_session,
     }
 
     # ------------------------------------------------------------------ hangup
@@ -352,6 +396,7 @@ class FakeFreeSwitch:
             self._event("CHANNEL_STATE", **{"Hangup-Cause": cause}),
         ]
         self.channel.state = "CS_REPORTING"
+        self._stop_session_recording()  # the media bug closes at hangup: figures in HANGUP_COMPLETE
         frames += [self._event("CHANNEL_STATE", **{"Hangup-Cause": cause}),
                    self._event("CHANNEL_HANGUP_COMPLETE", **{"Hangup-Cause": cause})]
         if self._lingering:

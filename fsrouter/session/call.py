@@ -85,6 +85,33 @@ class RecordResult:
     duration_s: float | None
 
 
+@dataclass(frozen=True)
+class RecordingStats:
+    """A stopped ``record_session``: size_bytes (``record_file_size``) and duration_s
+    (``record_ms`` / 1000, else ``record_seconds``); None when FreeSWITCH did not say."""
+
+    size_bytes: int | None
+    duration_s: float | None
+
+
+def recording_stats(event: Event | None) -> RecordingStats:
+    """Read the recording variables FreeSWITCH sets when a recording stops (capture 04)."""
+    if event is None:
+        return RecordingStats(None, None)
+
+    def number(name: str) -> float | None:
+        raw = event.variable(name)
+        try:
+            return float(raw) if raw not in (None, "", "_undef_") else None
+        except ValueError:
+            return None
+
+    size = number(N.Var.RECORD_FILE_SIZE)
+    ms = number(N.Var.RECORD_MS)
+    seconds = number(N.Var.RECORD_SECONDS)
+    return RecordingStats(None if size is None else int(size), ms / 1000 if ms is not None else seconds)
+
+
 class Call:
     """One live call on an outbound socket, after ``connect``.
 
@@ -209,6 +236,31 @@ class Call:
         except ValueError:
             duration = None
         return RecordResult(path, duration)
+
+    def record_session(self, path: str) -> None:
+        """dptools ``record_session``: record the whole call (both directions) into ``path``.
+
+        Returns at once (capture 04); the recording runs until ``stop_record_session`` or
+        hangup. Its size and length are known only when it stops: read them with
+        :func:`recording_stats` from stop_record_session's COMPLETE or CHANNEL_HANGUP_COMPLETE.
+        """
+        self.execute("record_session", path)
+
+    def stop_record_session(self, path: str) -> RecordingStats:
+        """dptools ``stop_record_session``; returns the stopped recording's size and length."""
+        return recording_stats(self.execute("stop_record_session", path))
+
+    def subscribe(self, event_name: str, handler: Callable[[Event], None]) -> Callable[[], None]:
+        """Call ``handler(event)`` from the event reader for every ``event_name`` event of this
+        channel (myevents list only, PROTOCOL-NOTES §6); returns the function that unsubscribes."""
+        self.conn.register_handle(event_name, handler)
+
+        def unsubscribe() -> None:
+            try:
+                self.conn.unregister_handle(event_name, handler)
+            except ValueError:
+                pass
+        return unsubscribe
 
     def hangup(self, cause: str = "NORMAL_CLEARING") -> None:
         """Hang the channel up with ``cause`` (sendmsg hangup); no-op if already down."""
