@@ -54,7 +54,11 @@ def _extra_commands() -> dict:
 
     An explicit registry: a new command module adds one line here.
     """
-    return {}
+    from fsrouter import cli_freeswitch
+
+    return {
+        cli_freeswitch.NAME: (cli_freeswitch.add_parser, cli_freeswitch.run),
+    }
 
 
 EXTRA_COMMANDS = _extra_commands()

@@ -227,6 +227,19 @@ def check_melody_files_exist(draft: Draft) -> Iterator[Optional[ConfigError]]:
                     yield draft.error(line.path, ("melodies", stage), problem)
 
 
+def check_backup_has_a_gateway(draft: Draft) -> Iterator[Optional[ConfigError]]:
+    """The FreeSWITCH dialplan bridges to a backup number through a gateway: the backup's
+    own, else the line's outbound.gateway (also for the global backup of settings.yaml)."""
+    glob = draft.settings.backup
+    for line in draft.lines.values():
+        backup = line.backup or glob
+        if backup is not None and not backup.gateway and not line.outbound.gateway:
+            where = "backup.gateway" if line.backup else "settings.yaml backup.gateway"
+            yield draft.error(line.path, ("backup",) if line.backup else ("number",),
+                              f"the backup number {backup.number} needs a gateway: set {where} "
+                              "or outbound.gateway", reads=("outbound",))
+
+
 Check = Callable[[Draft], Iterable[Optional[ConfigError]]]
 
 #: Every rule, run in this order by :func:`run_checks`.
@@ -246,6 +259,7 @@ CHECKS: tuple[Check, ...] = (
     check_prefix_is_not_a_country_code,
     check_prefixes_do_not_overlap,
     check_melody_files_exist,
+    check_backup_has_a_gateway,
 )
 
 

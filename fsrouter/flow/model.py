@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal, Mapping, Optional
 
-from pydantic import AfterValidator, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import AfterValidator, ConfigDict, Field, SecretStr, ValidationInfo, field_validator, model_validator
 
 from fsrouter.flow.model_base import E164, Backup, FileRef, Frozen, Id, ReadOnly, RingTime, Seconds
 from fsrouter.flow.model_folder import Config
@@ -44,6 +44,14 @@ __all__ = [
 
 # --- settings.yaml ---------------------------------------------------------------------
 
+def check_host_port(value: str) -> str:
+    """Return ``value`` if it is "HOST:PORT" (port 1..65535); else ValueError."""
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"{value!r} is not HOST:PORT (port 1..65535)")
+    return value
+
+
 class Folders(Frozen):
     """Working folders. Relative paths are resolved against the config folder at load time."""
 
@@ -62,11 +70,18 @@ class Folders(Frozen):
 
 
 class EslSettings(Frozen):
-    """Event-socket waits, in seconds: a command reply, an executed application, hangup."""
+    """Event-socket waits, in seconds: a command reply, an executed application, hangup.
+
+    inbound: "HOST:PORT" of FreeSWITCH's inbound event socket, used to originate callbacks
+    (None: callback requests are stored but not dialed); password: its ``auth`` password
+    (the environment's FSROUTER_ESL_PASSWORD wins; never logged, hidden in repr).
+    """
 
     reply_timeout: Seconds = 5
     execute_timeout: Seconds = 3600
     hangup_timeout: Seconds = 10
+    inbound: Optional[Annotated[str, AfterValidator(check_host_port)]] = None
+    password: Optional[SecretStr] = None
 
 
 class LogSettings(Frozen):
@@ -82,7 +97,9 @@ class Settings(Frozen):
     listen: "HOST:PORT" of the outbound event socket server; db: store URL (sqlite:/// or
     postgresql://); max_calls: concurrent calls, beyond it new calls are refused;
     drain_timeout: s to let calls finish on stop; country: ISO region used to read national
-    numbers; language: default language of lines that set none; backup: global backup number.
+    numbers; language: default language of lines that set none; backup: global backup number;
+    engines: "HOST:PORT" of every fsrouter engine, in the order the generated FreeSWITCH
+    dialplan tries them (empty: just ``listen``).
     """
 
     listen: str = "127.0.0.1:8084"
@@ -95,6 +112,7 @@ class Settings(Frozen):
     esl: EslSettings = Field(default_factory=EslSettings)
     log: LogSettings = Field(default_factory=LogSettings)
     backup: Optional[Backup] = None
+    engines: tuple[Annotated[str, AfterValidator(check_host_port)], ...] = ()
 
     @model_validator(mode="before")
     @classmethod
@@ -106,10 +124,7 @@ class Settings(Frozen):
     @field_validator("listen")
     @classmethod
     def _host_port(cls, value: str) -> str:
-        host, sep, port = value.rpartition(":")
-        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-            raise ValueError(f"{value!r} is not HOST:PORT (port 1..65535)")
-        return value
+        return check_host_port(value)
 
     @field_validator("country", mode="before")
     @classmethod

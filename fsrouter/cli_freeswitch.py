@@ -1,0 +1,43 @@
+"""``fsrouter freeswitch dialplan [--config DIR] [-o FILE]``: FreeSWITCH files made from config/.
+
+Writes the XML dialplan of :mod:`fsrouter.freeswitch_dialplan` to FILE (replaced
+atomically) or to stdout. Exit 0; 1 when the config is invalid (every problem listed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+NAME = "freeswitch"
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(NAME, help="generate FreeSWITCH configuration from config/")
+    parser.add_argument("--config", default=os.environ.get("FSROUTER_CONFIG", "config"),
+                        help="config folder (env FSROUTER_CONFIG, default ./config)")
+    sub = parser.add_subparsers(dest="freeswitch_command", required=True)
+    dialplan = sub.add_parser("dialplan", help="XML dialplan: each line's socket to fsrouter, then its backup number")
+    dialplan.add_argument("--config", default=argparse.SUPPRESS,
+                          help="config folder (env FSROUTER_CONFIG, default ./config)")
+    dialplan.add_argument("-o", "--output", default=None, help="file to write (default: stdout)")
+    return parser
+
+
+def run(args) -> int:
+    from fsrouter.flow.loader import load_config
+    from fsrouter.freeswitch_dialplan import render_dialplan
+
+    data = render_dialplan(load_config(args.config))  # ConfigInvalid: reported by cli.main
+    if args.output is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+        return 0
+    target = Path(args.output)
+    partial = target.with_name(target.name + ".partial")
+    partial.write_bytes(data)
+    partial.replace(target)
+    print(f"wrote {target} ({len(data)} bytes, {data.count(b'<extension ')} line(s))", file=sys.stderr)
+    return 0
