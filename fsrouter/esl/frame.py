@@ -263,6 +263,26 @@ class Frame:
         """The body decoded as UTF-8, invalid bytes replaced (api/response results are raw text)."""
         return self.body.decode("utf-8", "replace")
 
+    def event_name(self) -> str | None:
+        """The Event-Name of an event-bearing frame, found without parsing the whole event.
+
+        Cheap: most events a call receives are only dispatched by name. None for frames
+        that carry no event (or no Event-Name).
+        """
+        if self._event is None and self._content_type == _EVENT_PLAIN:
+            body = self.body
+            start = 0 if body.startswith(b"Event-Name: ") else body.find(b"\nEvent-Name: ") + 1
+            if start or body.startswith(b"Event-Name: "):
+                start += 12
+                end = body.find(b"\n", start)
+                name = body[start:end if end >= 0 else len(body)].decode("ascii", "replace").rstrip("\r")
+                return name if "%" not in name else self.event().name
+            return None
+        try:
+            return self.event().name
+        except EslProtocolError:
+            return None
+
     def event(self) -> Event:
         """The event this frame carries, parsed on the first call and cached.
 

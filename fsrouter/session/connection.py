@@ -37,6 +37,11 @@ FrameObserver = Callable[[str, bytes], None]
 
 _RECV_BYTES = 65536
 
+#: Events the connection itself acts on; others are parsed only when a handler wants them.
+_PARSED_EVENTS = frozenset({
+    N.EventName.CHANNEL_EXECUTE_COMPLETE, N.EventName.CHANNEL_HANGUP, N.EventName.CHANNEL_HANGUP_COMPLETE,
+})
+
 
 def _new_uuid() -> str:
     return str(uuid.uuid4())
@@ -147,6 +152,11 @@ class EslConnection(OutboundSession):
             else:
                 self.log.warning("unexpected_reply", content_type=ctype)
         elif ctype in (N.ContentType.EVENT_PLAIN, N.ContentType.EVENT_JSON):
+            name = frame.event_name()
+            if name == N.EventName.CHANNEL_ANSWER:
+                self.answered = True
+            if name not in _PARSED_EVENTS and not (self.event_handlers.get(name) or self.event_handlers.get("*")):
+                return  # nobody reads it: skip parsing ~100 url-encoded headers
             try:
                 event = frame.event()
             except EslProtocolError as exc:
@@ -170,8 +180,6 @@ class EslConnection(OutboundSession):
             waiter = self._executes.pop(event.get(N.Header.APPLICATION_UUID, ""), None)
             if waiter is not None:
                 waiter.set(event)
-        elif name == N.EventName.CHANNEL_ANSWER:
-            self.answered = True
         elif name == N.EventName.CHANNEL_HANGUP:
             self.hangup_event = event
             self._hangup_seen(event.get(N.Header.HANGUP_CAUSE))

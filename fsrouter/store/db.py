@@ -4,7 +4,7 @@ URLs:
 
 - ``sqlite:///relative/path.db``, ``sqlite:////absolute/path.db``: an SQLite file (parent
   folder created) with pragmas journal_mode=wal, busy_timeout=5000 (ms), foreign_keys=1,
-  synchronous=normal. One connection is opened per unit of work.
+  synchronous=normal; a pool of at most 8 connections, each unit of work takes one.
 - ``sqlite:///:memory:``: a private in-memory database (for tests), shared by the units of
   work of one store and gone when the store is closed.
 - ``postgresql://user:password@host:port/dbname?option=value`` (or ``postgres://``): a
@@ -39,6 +39,7 @@ SQLITE_PRAGMAS = (
     ("synchronous", "normal"),
 )
 PG_MAX_CONNECTIONS = 20
+SQLITE_MAX_CONNECTIONS = 8
 PG_STALE_TIMEOUT_S = 300
 PG_POOL_WAIT_S = 10
 PG_CONNECT_TIMEOUT_S = 5
@@ -130,7 +131,15 @@ def _sqlite(url: str) -> Connector:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise StoreError(f"cannot create the folder of SQLite database {path}: {exc}") from exc
-    database = peewee.SqliteDatabase(path, pragmas=pragmas)
+    # A small pool: opening a connection (and running its pragmas) per unit of work cost
+    # more than the work itself (benchmarks/setup_latency.py). Under gevent every greenlet
+    # runs in one OS thread and a unit of work never yields inside SQLite, so sharing
+    # pooled connections across greenlets is safe.
+    from playhouse.pool import PooledSqliteDatabase
+
+    database = PooledSqliteDatabase(path, pragmas=pragmas, max_connections=SQLITE_MAX_CONNECTIONS,
+                                    stale_timeout=PG_STALE_TIMEOUT_S, timeout=PG_POOL_WAIT_S,
+                                    check_same_thread=False)
     return Connector(database, description=f"sqlite:///{path}")
 
 
