@@ -60,11 +60,12 @@ class GroupNoAnswer:
         return "done"
 
 
-def forward(ctx, number: str, *, gateway: str | None, step: str, ring_time_s: int = 60):
-    """Bridge the caller to an outside ``number`` through the line's gateway."""
+def forward(ctx, number: str, *, gateway: str | None, step: str, ring_time_s: int = 60, **route_fields):
+    """Bridge the caller to an outside ``number`` (E.164) through the line's gateway for at
+    most ``ring_time_s`` seconds of ringing; returns the BridgeResult, written to the route."""
     prepare_bridging(ctx)
     # without a gateway the number is left to FreeSWITCH's own dialplan (context "default")
     target = f"sofia/gateway/{gateway}/{number}" if gateway else f"loopback/{number}/default"
     result = ctx.call.bridge(f"{{originate_timeout={int(ring_time_s)}}}{target}", ring_time_s=ring_time_s)
-    ctx.step(step, number=number, result=result.outcome, cause=result.cause)
+    ctx.step(step, number=number, result=result.outcome, cause=result.cause, **route_fields)
     return result

@@ -7,6 +7,7 @@ Each leg gets an ``origination_uuid`` we choose, so the CHANNEL_BRIDGE event's
 from __future__ import annotations
 
 from fsrouter.errors import CallHungUp
+from fsrouter.esl import names as N
 from fsrouter.session.call import BridgeResult
 
 #: Caller-leg variables every bridge needs: a failed bridge must return control to us
@@ -77,8 +78,11 @@ def ring(ctx, employees, *, ring_time_s: int, step: str, **route_fields) -> Brid
     who = legs.get(result.other_leg_uuid)
     for employee in claimed:
         answered = result.answered and (who is employee or (who is None and len(claimed) == 1))
-        ctx.step(step, employee=employee.id, result="answered" if answered else result.outcome,
-                 cause=result.cause, **route_fields)
+        if result.answered and not answered:  # another leg won: FreeSWITCH stops this one
+            outcome, cause = "no_answer", N.HangupCause.LOSE_RACE
+        else:
+            outcome, cause = ("answered" if answered else result.outcome), result.cause
+        ctx.step(step, employee=employee.id, result=outcome, cause=cause, **route_fields)
         if answered:
             ctx.employee_answered(employee.id)
     return result
