@@ -26,6 +26,7 @@ class Services:
     clock: Callable[[], datetime] = utc_now
     new_id: Callable[[], str] = lambda: str(uuid.uuid4())
     voicemail_max_s: int = 120
+    cards: Any = None  # flow.webhook.CardPublisher: CRM cards POSTed off the call's path (None: log only)
 
 
 @dataclass
@@ -41,6 +42,7 @@ class CallContext:
     answered_by: str | None = None
     answered_at: datetime | None = None
     bridge_ready: bool = False
+    direction: str = "inbound"  # "outbound" for calls employees place (CallRecord.direction)
     extra: dict = field(default_factory=dict)
 
     def step(self, step: str, **fields) -> None:

@@ -15,6 +15,7 @@ from fsrouter.esl import names as N
 from fsrouter.flow.catalog import Catalog
 from fsrouter.flow.context import CallContext, Services
 from fsrouter.flow.graph import END
+from fsrouter.flow.postcall import after_flow, settle
 from fsrouter.store import CallRecord
 
 
@@ -47,6 +48,7 @@ class Engine:
                 cause = N.HangupCause.UNALLOCATED_NUMBER
             else:
                 self.run_flow(catalog.flows[line.id], ctx)
+                after_flow(ctx)  # recording stop, rating: the caller is still on the line
         except CallHungUp as exc:
             ctx.step("caller_hung_up", hangup_cause=exc.hangup_cause or call.hangup_cause)
         except EslTimeout as exc:
@@ -78,8 +80,9 @@ class Engine:
         except Exception as exc:
             ctx.log.warning("call_teardown_failed", error=repr(exc))
         hangup_cause = (complete.get(N.Header.HANGUP_CAUSE) if complete is not None else None) or call.hangup_cause
+        settle(ctx, complete)  # recording row, CRM lead: noted in ctx.extra before the record
         record = CallRecord(
-            call_uuid=call.uuid, line=ctx.line.id if ctx.line else None, direction="inbound",
+            call_uuid=call.uuid, line=ctx.line.id if ctx.line else None, direction=ctx.direction,
             caller=call.caller, destination=call.destination, started_at=call.created_at,
             answered_at=ctx.answered_at, ended_at=self.services.clock(), hangup_cause=hangup_cause,
             route=tuple(ctx.route), answered_by=ctx.answered_by, config_version=catalog.version,
