@@ -86,6 +86,8 @@ def cmd_check(args) -> int:
 
     catalog = Catalog.load(args.config)
     config = catalog.config
+    for warning in config.warnings:
+        print(f"warning: {warning.render()}")
     print(f"ok: {len(config.lines)} line(s), {len(config.employees)} employee(s), "
           f"{len(config.groups)} group(s), {len(config.menus)} menu(s); version {catalog.version}")
     return 0

@@ -17,6 +17,7 @@ from typing import Callable, Iterable, Iterator, Optional, Sequence
 from fsrouter.errors import ConfigError
 from fsrouter.flow.model import Employee, Group, Line, Menu, Settings
 from fsrouter.flow.model_base import check_relative_file
+from fsrouter.flow.melodies import BUILTIN_RATES_HZ, BUILTIN_STAGES, inspect_melody_file, within
 from fsrouter.flow.model_line import MELODY_STAGES
 from fsrouter.flow.phone import country_code_prefix
 from fsrouter.flow.yamlsource import YamlDoc, dotted
@@ -24,6 +25,7 @@ from fsrouter.flow.yamlsource import YamlDoc, dotted
 EMPLOYEES_FILE = "employees.yaml"
 GROUPS_FILE = "groups.yaml"
 IVR_FILE = "ivr.yaml"
+SETTINGS_FILE = "settings.yaml"
 
 
 @dataclass
@@ -31,7 +33,8 @@ class Draft:
     """Everything loaded so far. ``*_ids``: every id present in the YAML, valid or not.
 
     root: the config folder (absolute); shown: the folder as the caller named it, used to
-    build the file paths in errors; docs: parsed files by shown path.
+    build the file paths in errors; docs: parsed files by shown path; warnings: located
+    like errors, they do not refuse the config (e.g. a stereo melody).
     """
 
     root: Path
@@ -47,6 +50,7 @@ class Draft:
     menu_ids: set[str] = field(default_factory=set)
     line_ids: set[str] = field(default_factory=set)
     failed: dict[str, frozenset[str]] = field(default_factory=dict)
+    warnings: list[ConfigError] = field(default_factory=list)
 
     def path(self, relative: str) -> str:
         """The file as named in errors: the config folder as given, then ``relative``."""
@@ -65,25 +69,32 @@ class Draft:
         return self.at(path, loc, message)
 
 
-def check_melody_file(path: Path) -> list[str]:
-    """Problems with one melody / prompt file (empty list: fine).
-
-    For now: the file exists and is named ``*.mp3``. Hook for the MP3 content checks
-    (decodable, <= 2 MB, stereo warning) of a later issue.
-    """
-    if not path.is_file():
-        return [f"file {path} does not exist"]
-    if path.suffix.lower() != ".mp3":
-        return [f"{path.name} is not an .mp3 file"]
-    return []
+def check_melody_file(path: Path, warnings: list[str] | None = None) -> list[str]:
+    """Problems with one custom melody / prompt file (empty list: fine), checked by content
+    (see ``melodies.inspect_melody_file``: MP3, <= 2 MiB); a stereo file is no problem but
+    adds a message to ``warnings`` when given."""
+    report = inspect_melody_file(path)
+    if warnings is not None:
+        warnings.extend(report.warnings)
+    return report.problems
 
 
-def _file_problems(draft: Draft, value: str) -> list[str]:
+def _file_problems(draft: Draft, value: str, warnings: list[str] | None = None) -> list[str]:
     try:
         check_relative_file(value)
     except ValueError as exc:
         return [str(exc)]
-    return check_melody_file(draft.root / value)
+    if not within(draft.root, draft.root / value):
+        return [f"{value!r} leads outside the config folder (a symlink?)"]
+    return check_melody_file(draft.root / value, warnings)
+
+
+def _melody_errors(draft: Draft, path: str, loc: tuple, value: str) -> Iterator[Optional[ConfigError]]:
+    """Errors for the custom melody ``value`` written at ``loc`` of ``path``; records its warnings."""
+    warnings: list[str] = []
+    for problem in _file_problems(draft, value, warnings):
+        yield draft.error(path, loc, problem)
+    draft.warnings.extend(draft.at(path, loc, warning) for warning in warnings)
 
 
 # --- employees and groups -------------------------------------------------------------------
@@ -142,8 +153,7 @@ def check_menu_targets_exist(draft: Draft) -> Iterator[Optional[ConfigError]]:
 def check_menu_prompt_files(draft: Draft) -> Iterator[Optional[ConfigError]]:
     for menu in draft.menus.values():
         if menu.prompt != "default":
-            for problem in check_melody_file(draft.root / menu.prompt):
-                yield draft.error(draft.path(IVR_FILE), ("ivr", menu.id, "prompt"), problem)
+            yield from _melody_errors(draft, draft.path(IVR_FILE), ("ivr", menu.id, "prompt"), menu.prompt)
 
 
 # --- lines ---------------------------------------------------------------------------------
@@ -219,12 +229,30 @@ def check_prefixes_do_not_overlap(draft: Draft) -> Iterator[Optional[ConfigError
 
 
 def check_melody_files_exist(draft: Draft) -> Iterator[Optional[ConfigError]]:
+    """Every custom melody of a line is an MP3 inside config/ (content checked, <= 2 MiB)."""
     for line in draft.lines.values():
         for stage in MELODY_STAGES:
             value = getattr(line.melodies, stage)
             if value != "default":
-                for problem in check_melody_file(draft.root / value):
-                    yield draft.error(line.path, ("melodies", stage), problem)
+                yield from _melody_errors(draft, line.path, ("melodies", stage), value)
+
+
+def check_builtin_melodies_are_installed(draft: Draft) -> Iterator[Optional[ConfigError]]:
+    """Warn (FreeSWITCH may see the folder on another host) when settings ``folders.sounds``
+    lacks a built-in prompt in a language a line uses; never an error."""
+    root = draft.settings.folders.sounds
+    where = (draft.path(SETTINGS_FILE), ("folders", "sounds"))
+    if not root.is_dir():
+        draft.warnings.append(draft.at(*where, f"{root} is not a folder here: FreeSWITCH must find "
+                                                 "the built-in prompts under that path"))
+        return
+    languages = sorted({line.language for line in draft.lines.values()})
+    missing = [f"{language}/{stage}" for language in languages for stage in BUILTIN_STAGES
+               if not any((root / language / str(rate) / f"{stage}.wav").is_file() for rate in BUILTIN_RATES_HZ)]
+    if missing:
+        draft.warnings.append(draft.at(*where, f"{root} lacks built-in prompts: {', '.join(missing[:5])}"
+                                                 + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")))
+    yield from ()
 
 
 def check_backup_has_a_gateway(draft: Draft) -> Iterator[Optional[ConfigError]]:
@@ -259,6 +287,7 @@ CHECKS: tuple[Check, ...] = (
     check_prefix_is_not_a_country_code,
     check_prefixes_do_not_overlap,
     check_melody_files_exist,
+    check_builtin_melodies_are_installed,
     check_backup_has_a_gateway,
 )
 

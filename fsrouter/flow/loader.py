@@ -49,7 +49,8 @@ def load_config(root: str | Path) -> Config:
     if errors:
         raise ConfigInvalid(sorted(errors, key=lambda e: (e.path, e.line or 0, e.field)))
     return Config(root=draft.root, settings=draft.settings, employees=draft.employees, groups=draft.groups,
-                  menus=draft.menus, lines=draft.lines, version=folder_version(draft.root))
+                  menus=draft.menus, lines=draft.lines, version=folder_version(draft.root),
+                  warnings=tuple(sorted(draft.warnings, key=lambda e: (e.path, e.line or 0, e.field))))
 
 
 def folder_version(root: Path) -> str:

@@ -24,7 +24,8 @@ class Config:
 
     root: the config folder (absolute); employees / groups / menus / lines: read-only
     mappings id -> model; version: first 16 hex chars of the sha256 over every file under
-    root (relative path and bytes, sorted by path), so it changes exactly when a file does.
+    root (relative path and bytes, sorted by path), so it changes exactly when a file does;
+    warnings: ConfigErrors that do not refuse the folder (e.g. a stereo melody), sorted.
     """
 
     root: Path
@@ -34,6 +35,7 @@ class Config:
     menus: Mapping[str, "Menu"]
     lines: Mapping[str, "Line"]
     version: str
+    warnings: tuple = ()
     _by_number: Mapping[str, "Line"] = field(init=False, repr=False)
     _by_extension: Mapping[str, "Employee"] = field(init=False, repr=False)
     _by_prefix: tuple[tuple[str, "Line"], ...] = field(init=False, repr=False)
