@@ -202,13 +202,14 @@ class FakeFreeSwitch:
         if handler is None and app not in _SIMPLE_APPS:
             self._teardown("DESTINATION_OUT_OF_ORDER")  # unknown application (capture 03)
             return
-        if self.scenario.hangup_on_execute == len(self.executed):
-            self._hangup_armed = app
         base = {"Application": app, "Application-UUID": event_uuid or str(uuidlib.uuid4())}
         if arg is not None:
             base["Application-Data"] = arg
         self.channel.variables["current_application"] = app
         self._send(self._event("CHANNEL_EXECUTE", **base))
+        if self.scenario.hangup_on_execute == len(self.executed):
+            self._caller_hangup(base, "PLAYBACK ERROR" if app == "playback" else "_none_")
+            return
         if handler is None:
             self._send(self._event("CHANNEL_EXECUTE_COMPLETE", **base, **{"Application-Response": "_none_"}))
         else:
