@@ -16,11 +16,13 @@ from __future__ import annotations
 
 from fsrouter.flow.graph import END, Flow, FlowBuilder
 from fsrouter.flow.nodes.basic import Answer, Greeting, Hangup
+from fsrouter.flow.nodes.crm_card import CrmCard
 from fsrouter.flow.nodes.crm_responsible import CrmResponsible
 from fsrouter.flow.nodes.extension import GreetingWithExtension
 from fsrouter.flow.nodes.group import GroupNoAnswer, RingGroup
 from fsrouter.flow.nodes.hours import AfterHours, WorkingHoursCheck
 from fsrouter.flow.nodes.ivr import Ivr
+from fsrouter.flow.nodes.recording import StartRecording
 from fsrouter.flow.nodes.sip_to import SipToHeader
 
 
@@ -34,7 +36,11 @@ def build_flow(line, config) -> Flow:
     routing = line.routing
     after_answer = END
     b = FlowBuilder()
+    if line.crm.enabled:  # the card goes out before answer, while the phone rings
+        b.add("crm_card", CrmCard())
     b.add("answer", Answer())
+    if line.recording.enabled:  # warning + record_session, once per call
+        b.add("recording", StartRecording())
     # working hours: before the greeting (and before any ringing)
     if line.working_hours.enabled:
         b.add("working_hours", WorkingHoursCheck(), closed="after_hours")
