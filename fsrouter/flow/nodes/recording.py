@@ -129,3 +129,17 @@ def purge_recordings(config, store, now: datetime, *, dry_run: bool, log=None) -
     if log is not None and not dry_run:
         log.info("recordings_purged", count=len(gone))
     return gone
+
+
+#: How often the engine runs the retention purge, in seconds.
+PURGE_INTERVAL_S = 3600.0
+
+
+def purge_periodically(catalog, store, stopped, *, clock, log, interval_s: float = PURGE_INTERVAL_S) -> None:
+    """Run :func:`purge_recordings` every ``interval_s`` seconds until the gevent Event
+    ``stopped`` is set; catalog: () -> the current Catalog. A failed run is logged, not fatal."""
+    while not stopped.wait(interval_s):
+        try:
+            purge_recordings(catalog().config, store, clock(), dry_run=False, log=log)
+        except Exception as exc:
+            log.error("recordings_purge_failed", error=repr(exc))
