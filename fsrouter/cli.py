@@ -55,9 +55,11 @@ def _extra_commands() -> dict:
     An explicit registry: a new command module adds one line here.
     """
     from fsrouter import cli_freeswitch
+    from fsrouter import cli_simulate
 
     return {
         cli_freeswitch.NAME: (cli_freeswitch.add_parser, cli_freeswitch.run),
+        "simulate": (cli_simulate.add_parser, cli_simulate.run),
     }
 
 

@@ -1,0 +1,101 @@
+"""``fsrouter simulate`` prints the route the wire test's call takes, step for step."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from fsrouter.cli import main
+from fsrouter.cli_simulate import format_route
+from fsrouter.replay.fakefs import Scenario
+from tests.harness import EngineHarness
+from tests.routing_config import NUMBERS, at_local, write_routing_config
+
+CALLER = "+380639876543"
+
+
+@pytest.fixture
+def config(tmp_path):
+    return write_routing_config(tmp_path / "config")
+
+
+@pytest.fixture
+def engine(tmp_path, config):
+    harness = EngineHarness(config, db_url=f"sqlite:///{tmp_path / 'wire.db'}")
+    harness.start()
+    yield harness
+    harness.stop()
+
+
+def wire_route(engine, **scenario) -> list[str]:
+    fake = engine.call(Scenario(caller=CALLER, **scenario))
+    return format_route(engine.record(fake.scenario.uuid).route)
+
+
+def simulated(capsys, config, *flags) -> tuple[int, list[str], str]:
+    code = main(["simulate", "--config", str(config), "--caller", CALLER, *flags])
+    out = capsys.readouterr().out.splitlines()
+    steps = [m[1] for m in map(re.compile(r"^ *\d+\. (.*)$").match, out) if m]
+    return code, steps, "\n".join(out)
+
+
+def test_simulate_shows_the_wire_route_of_a_key_pressed_mid_greeting(capsys, config, engine):
+    expected = wire_route(engine, destination=NUMBERS["ext-continue"], digits=["102"],
+                          endpoints={"user/102": "answer"})
+    code, steps, out = simulated(capsys, config, "--number", NUMBERS["ext-continue"], "--digits", "102",
+                                 "--answer", "bob")
+    assert code == 0 and steps == expected
+    assert steps[0].startswith("greeting: ") and "digits=102" in steps[0]
+    assert "answered by: bob" in out
+
+
+def test_simulate_shows_the_wire_route_through_three_nested_menus(capsys, config, engine):
+    keys = ["2", "7", "1", "", "9", "*", "1", "1"]
+    expected = wire_route(engine, destination=NUMBERS["menu"], digits=keys, endpoints={"user/102": "answer"})
+    code, steps, _ = simulated(capsys, config, "--number", NUMBERS["menu"], "--digits", ",".join(keys),
+                               "--answer", "bob")
+    assert code == 0 and steps == expected
+    assert [s.split(":")[0] for s in steps].count("ivr") == 8
+
+
+def test_simulate_shows_the_wire_route_of_a_public_holiday_call_at_local_time(capsys, config, engine):
+    forward = "sofia/gateway/trunk/+380501112233"
+    expected = wire_route(engine, destination=NUMBERS["berlin-hours"], endpoints={forward: "answer"},
+                          created_us=at_local("2026-05-01 10:00", "Europe/Berlin"))
+    code, steps, out = simulated(capsys, config, "--number", NUMBERS["berlin-hours"],
+                                 "--at", "2026-05-01T10:00", "--answer", "+380501112233")
+    assert code == 0 and steps == expected
+    assert "arrival 2026-05-01T10:00:00+02:00" in out
+    assert steps[0] == ("working_hours: result=closed reason=public_holiday holiday=Labor Day "
+                        "local_time=2026-05-01T10:00:00+02:00")
+
+
+def test_simulate_shows_the_wire_route_of_an_absent_employee_skipped_everywhere(capsys, config, engine):
+    for name, status in (("alice", "break"), ("bob", "started"), ("carol", "started"), ("dave", "started")):
+        engine.store.employees.set_status(name, status)
+    engine.store.crm.add_contact(name="Client", phones=[CALLER], responsible="alice")
+    expected = wire_route(engine, destination=NUMBERS["absent"], variables={"sip_to_user": "101"},
+                          digits=["101", "3"], endpoints={"user/102": "answer"})
+    code, steps, _ = simulated(capsys, config, "--number", NUMBERS["absent"], "--to-header", "101",
+                               "--digits", "101", "--digits", "3", "--absent", "alice",
+                               "--crm-responsible", "alice", "--answer", "bob")
+    assert code == 0 and steps == expected
+    assert sum("reason=absent" in s for s in steps) == 8
+
+
+def test_simulate_prints_the_esl_applications_with_commands(capsys, config):
+    code, _, out = simulated(capsys, config, "--number", NUMBERS["everyone"], "--commands")
+    assert code == 0
+    assert "esl: bridge {originate_timeout=30}" in out
+    assert "answered by: nobody" in out
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--number", "+380449999999"], "no line has the number"),
+    (["--number", NUMBERS["menu"], "--answer", "zoe"], "unknown employee 'zoe'"),
+    (["--number", NUMBERS["menu"], "--at", "yesterday"], "not an ISO 8601 time"),
+])
+def test_simulate_refuses_bad_flags_with_a_clear_message(capsys, config, flags, message):
+    assert main(["simulate", "--config", str(config), "--caller", CALLER, *flags]) == 1
+    assert message in capsys.readouterr().err
