@@ -6,6 +6,7 @@ Catalog they started with. A config that fails validation is refused and the old
 
 from __future__ import annotations
 
+import os
 import signal
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,11 +15,14 @@ import gevent
 import gevent.event
 
 from fsrouter.errors import ConfigInvalid
+from fsrouter.flow.callback_runner import CallbackRunner
+from fsrouter.flow.callbacks import request_callback
 from fsrouter.flow.catalog import Catalog
 from fsrouter.flow.context import Services
 from fsrouter.flow.engine import Engine
 from fsrouter.flow.melodies import MelodyResolver
 from fsrouter.log import get_logger
+from fsrouter.session.inbound import InboundClient
 from fsrouter.session.server import CallServer
 from fsrouter.store import open_store
 
@@ -29,6 +33,17 @@ def parse_listen(listen: str) -> tuple[str, int]:
     if not sep or not port.isdigit():
         raise ValueError(f"listen address must be HOST:PORT, got {listen!r}")
     return host.strip("[]") or "0.0.0.0", int(port)
+
+
+def inbound_client(esl) -> InboundClient | None:
+    """The inbound event-socket client for ``settings.esl`` (None without ``esl.inbound``);
+    the password is FSROUTER_ESL_PASSWORD, else ``esl.password``, else FreeSWITCH's default."""
+    if esl.inbound is None:
+        return None
+    password = os.environ.get("FSROUTER_ESL_PASSWORD") or (
+        esl.password.get_secret_value() if esl.password is not None else "ClueCon")
+    return InboundClient(parse_listen(esl.inbound), password, log=get_logger(component="esl_inbound"),
+                         reply_timeout_s=esl.reply_timeout)
 
 
 @dataclass
@@ -42,7 +57,7 @@ class Overrides:
 class App:
     """One fsrouter process. config_dir: the ``config/`` folder; raises ConfigInvalid at start."""
 
-    def __init__(self, config_dir: str | Path, overrides: Overrides | None = None, *, log=None):
+    def __init__(self, config_dir: str | Path, overrides: Overrides | None = None, *, log=None, clock=None):
         self.config_dir = Path(config_dir)
         self.log = log or get_logger(component="app")
         self.catalog = Catalog.load(self.config_dir)
@@ -61,6 +76,9 @@ class App:
             reply_timeout_s=settings.esl.reply_timeout, execute_timeout_s=settings.esl.execute_timeout,
             hangup_timeout_s=settings.esl.hangup_timeout,
         )
+        self.inbound = inbound_client(settings.esl)  # None: callbacks are stored, not dialed
+        self.callbacks = None if self.inbound is None else CallbackRunner(
+            lambda: self.catalog.config, self.store, self.inbound, clock=clock, log=get_logger(component="callbacks"))
         self._stop = gevent.event.Event()
         self.log.info("config_loaded", version=self.catalog.version, lines=len(self.catalog.config.lines))
 
@@ -83,6 +101,26 @@ class App:
         """Start accepting calls (returns at once)."""
         self.server.start()
 
+    def start_callbacks(self) -> None:
+        """Connect the inbound event socket and start the callback runner (if configured)."""
+        if self.callbacks is not None:
+            self.inbound.start()
+            self.callbacks.start()
+
+    def stop_callbacks(self) -> None:
+        if self.callbacks is not None:
+            self.callbacks.stop()
+            self.inbound.stop()
+
+    def request_callback(self, line_id: str, number: str):
+        """Python API: store a callback request (see flow.callbacks.request_callback) and
+        have the runner look at it now. Returns the CallbackRecord; ValueError if refused."""
+        record = request_callback(self.store, self.catalog.config, line_id, number,
+                                  now=self.callbacks._clock.now() if self.callbacks else self.services.clock())
+        if self.callbacks is not None:
+            self.callbacks.wake()
+        return record
+
     def stop(self) -> None:
         """Ask serve_forever to drain and return."""
         self._stop.set()
@@ -90,6 +128,7 @@ class App:
     def serve_forever(self) -> int:
         """Serve until SIGTERM/SIGINT; SIGHUP reloads. Drains calls, closes the store; returns 0."""
         self.start()
+        self.start_callbacks()
         handlers = [gevent.signal_handler(signal.SIGTERM, self.stop),
                     gevent.signal_handler(signal.SIGINT, self.stop),
                     gevent.signal_handler(signal.SIGHUP, lambda: gevent.spawn(self.reload))]
@@ -98,6 +137,7 @@ class App:
         finally:
             for handler in handlers:
                 handler.cancel()
+            self.stop_callbacks()
             self.server.stop(self.catalog.config.settings.drain_timeout)
             self.store.close()
         return 0

@@ -62,6 +62,12 @@ class EslTimeout(FsrouterError):
         super().__init__(f"no {what} within {timeout_s:g} s")
 
 
+class EslUnavailable(FsrouterError):
+    """The inbound event socket is not connected (FreeSWITCH down, restarting, refused auth)."""
+
+    code = "esl_unavailable"
+
+
 class CallHungUp(FsrouterError):
     """The call is gone (hangup or disconnect notice); unwinds the flow to its one handler."""
 

@@ -19,6 +19,7 @@ from .names import ContentType, Header
 
 __all__ = [
     "api",
+    "auth",
     "bgapi",
     "connect",
     "event",
@@ -67,6 +68,12 @@ def _nonempty(what: str, value: str) -> str:
 
 def _line(text: str) -> bytes:
     return (text + "\n\n").encode("utf-8")
+
+
+def auth(password: str) -> bytes:
+    """``auth <password>``: the inbound socket's answer to ``auth/request`` (FS replies
+    ``+OK accepted`` or ``-ERR invalid``). The bytes hold the secret: never log them."""
+    return _line("auth " + _nonempty("password", password))
 
 
 def connect() -> bytes:

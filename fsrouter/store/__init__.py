@@ -17,6 +17,7 @@ import structlog
 
 from ..errors import StoreError
 from . import models
+from .callbacks import CallbackRecord, CallbackRepository
 from .calls import CallRepository
 from .crm import CrmEntity, CrmRepository, LeadRecord
 from .db import Connector, connect
@@ -27,6 +28,7 @@ from .spool import JsonlSpool
 from .voicemails import VoicemailRepository
 
 __all__ = [
+    "CallbackRecord", "CallbackRepository",
     "CallRecord", "CallRepository", "CrmEntity", "CrmMatch", "CrmRepository", "EmployeeStateRepository",
     "LeadRecord", "RecordingRecord", "RecordingRepository", "Store", "VoicemailRecord", "VoicemailRepository",
     "open_store",
@@ -61,6 +63,7 @@ class Store:
         self.employees = EmployeeStateRepository(connector, bound, clock=clock)
         self.crm = CrmRepository(connector, bound, clock=clock)
         self.recordings = RecordingRepository(connector, bound, clock=clock)
+        self.callbacks = CallbackRepository(connector, bound, clock=clock)
 
     @property
     def description(self) -> str:

@@ -195,9 +195,35 @@ class RecordingQuotaRow(_Base):
         primary_key = peewee.CompositeKey("line", "month")
 
 
+class CallbackRow(_Base):
+    """A callback request: whom to call back on which line, its attempts and what came of them.
+
+    status: pending | running | answered | failed; ``next_at``: when a pending one is due;
+    ``claimed_by`` / ``claimed_at``: the runner that took the running attempt (an atomic
+    conditional update, so two engines never make the same attempt); ``history``: JSON list.
+    """
+
+    id = peewee.AutoField()
+    line = peewee.CharField(max_length=255)
+    number = peewee.CharField(max_length=32)
+    status = peewee.CharField(max_length=16, index=True)
+    attempts_made = peewee.IntegerField(default=0)
+    max_attempts = peewee.IntegerField()
+    interval_s = peewee.IntegerField()
+    next_at = UtcDateTimeField(null=True, index=True)
+    claimed_by = peewee.CharField(max_length=64, null=True)
+    claimed_at = UtcDateTimeField(null=True)
+    history = peewee.TextField(default="[]")
+    created_at = UtcDateTimeField()
+
+    class Meta:
+        table_name = "callback"
+
+
 SCHEMA = (
     CallRow, VoicemailRow, EmployeeStatusRow, EmployeeBusyRow, EmployeeIdleRow,
     CrmContactRow, CrmCompanyRow, CrmLeadRow, CrmPhoneRow, RecordingRow, RecordingQuotaRow,
+    CallbackRow,
 )
 
 
@@ -216,6 +242,7 @@ class Models:
     CrmPhoneRow: type[CrmPhoneRow]
     RecordingRow: type[RecordingRow]
     RecordingQuotaRow: type[RecordingQuotaRow]
+    CallbackRow: type[CallbackRow]
 
     @property
     def all(self) -> tuple[type[peewee.Model], ...]:
