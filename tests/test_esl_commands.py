@@ -186,3 +186,7 @@ def test_the_parser_reads_back_every_serializer_output(made):
     assert frame.raw == made
     assert parser.buffered == 0
     assert frame.command == made.split(b"\n", 1)[0].decode()
+
+
+def test_resume_is_the_bare_command():
+    assert commands.resume() == b"resume\n\n"

@@ -45,7 +45,7 @@ def test_two_hundred_calls_at_once_all_complete_and_leave_no_greenlet_or_socket(
     assert live_greenlets() <= greenlets
 
 
-def test_a_connection_over_max_calls_is_refused_at_once(tmp_path, config_dir):
+def test_a_call_over_max_calls_is_handed_back_to_the_dialplan(tmp_path, config_dir):
     harness = EngineHarness(config_dir, db_url=f"sqlite:///{tmp_path / 'db.sqlite'}")
     harness.app.server.max_calls = 1
     harness.start()
@@ -53,12 +53,13 @@ def test_a_connection_over_max_calls_is_refused_at_once(tmp_path, config_dir):
         held = socket.create_connection(harness.address)  # one call that never says connect
         gevent.sleep(0)  # let the server accept it
         with capture_logs() as logs:
-            refused = socket.create_connection(harness.address)
-            refused.settimeout(5)
-            assert refused.recv(100) == b""  # closed by the engine: FreeSWITCH falls back
+            fake = FakeFreeSwitch(Scenario()).run(harness.address, timeout_s=10)
+        # connect, resume, exit: FreeSWITCH goes on to the next engine or the backup bridge
+        assert [c.command for c in fake.commands] == ["connect", "resume", "exit"]
+        assert fake.resumed and fake.executed == [] and fake.closed_by == "fs"
         assert any(e["event"] == "call_refused" and e["reason"] == "max_calls" for e in logs)
+        assert harness.record(fake.scenario.uuid) is None  # not our call: FreeSWITCH's backup takes it
         held.close()
-        refused.close()
     finally:
         harness.stop()
 

@@ -103,6 +103,12 @@ def nolinger() -> bytes:
     return b"nolinger\n\n"
 
 
+def resume() -> bytes:
+    """``resume``: when the socket closes, FreeSWITCH carries on with the dialplan
+    instead of hanging up (the same as channel variable ``socket_resume=true``)."""
+    return b"resume\n\n"
+
+
 def exit() -> bytes:  # noqa: A001 - the ESL command is called exit
     """``exit``: FS replies ``+OK bye``, sends the goodbye notice and closes."""
     return b"exit\n\n"

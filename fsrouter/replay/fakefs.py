@@ -84,7 +84,8 @@ class FakeFreeSwitch:
     """Plays one call against the engine at ``address``; ``run()`` returns when the socket closes.
 
     After the run: ``commands`` (every frame the engine sent, parsed), ``executed``
-    (Executed list), ``hangup_cause``, ``closed_by`` ("app" | "fs"), ``transcript``
+    (Executed list), ``hangup_cause``, ``closed_by`` ("app" | "fs"), ``resumed`` (the
+    engine sent ``resume``: the dialplan goes on after the socket app), ``transcript``
     (list of (t_s, "fs"|"app", raw bytes)).
     """
 
@@ -98,6 +99,7 @@ class FakeFreeSwitch:
         self.executed: list[Executed] = []
         self.hangup_cause: str | None = None
         self.closed_by: str | None = None
+        self.resumed = False
         self.transcript: list[tuple[float, str, bytes]] = []
         self._digits = list(s.digits)
         self._sock = None
@@ -153,6 +155,9 @@ class FakeFreeSwitch:
         elif word == "linger":
             self._lingering = True
             self._send(command_reply(f"+OK will linger {rest} seconds" if rest else "+OK will linger"))
+        elif word == "resume":  # the dialplan goes on when the socket closes
+            self.resumed = True
+            self._send(command_reply("+OK"))
         elif word == "nolinger":
             self._lingering = False
             self._send(command_reply("+OK will not linger"))

@@ -15,6 +15,7 @@ import gevent.pool
 from gevent.server import StreamServer
 
 from fsrouter.errors import CallHungUp, EslProtocolError, EslTimeout
+from fsrouter.esl import commands
 from fsrouter.session.call import Call
 from fsrouter.session.connection import EslConnection, FrameObserver
 
@@ -30,7 +31,8 @@ class CallServer:
     """Accepts outbound-socket connections and runs ``handle_call`` for each.
 
     listen: (host, port), port 0 for an ephemeral one; max_calls: concurrent calls, over
-    it a new connection is closed at once so FreeSWITCH falls through to its backup route;
+    it a new call is handed back (``connect``, ``resume``, ``exit``) so FreeSWITCH's
+    dialplan falls through to the next engine or the backup route;
     timeouts in seconds: reply_timeout_s (command replies), execute_timeout_s (apps with
     no time of their own), hangup_timeout_s (teardown); log: a structlog logger;
     new_id: Event-UUID factory; observer_for(sock) -> FrameObserver | None (QA recorder).
@@ -50,6 +52,7 @@ class CallServer:
         self.new_id = new_id
         self.observer_for = observer_for
         self.calls = gevent.pool.Group()
+        self._refusals = gevent.pool.Group()  # short exchanges handing refused calls back
         self._stopping = False
         self._server = StreamServer(listen, self._serve_connection, spawn=self._spawn, backlog=1024)
 
@@ -82,21 +85,42 @@ class CallServer:
         if left:
             self.log.warning("server_drain_timeout", calls_cut=left)
             self.calls.kill(timeout=self.hangup_timeout_s)
+        self._refusals.kill(timeout=1.0)
         self.log.info("server_stopped")
         return left
 
     # ------------------------------------------------------------------ calls
     def _spawn(self, func, handle, close, args):
         """StreamServer's spawn hook: ``func(handle, close, (sock, address))`` in our call group,
-        or, over ``max_calls`` / while stopping, close the connection at once."""
+        or, over ``max_calls`` / while stopping, hand the call back to FreeSWITCH."""
         if self._stopping or len(self.calls) >= self.max_calls:
-            self.log.warning("call_refused", reason="stopping" if self._stopping else "max_calls",
-                             active_calls=len(self.calls), peer=args[1][0])
-            close(*args)
-            return None
+            reason = "stopping" if self._stopping else "max_calls"
+            self.log.warning("call_refused", reason=reason, active_calls=len(self.calls), peer=args[1][0])
+            if len(self._refusals) >= self.max_calls:  # a flood: do not even talk
+                close(*args)
+                return None
+            return self._refusals.spawn(func, self._refuse, close, args)
         greenlet = self.calls.spawn(func, handle, close, args)
         greenlet.link_exception(self._call_crashed)
         return greenlet
+
+    def _refuse(self, sock, address) -> None:
+        """Give the call back to FreeSWITCH's dialplan: ``connect``, ``resume``, ``exit``.
+
+        Closing the socket alone is not enough: without ``resume`` (or the channel variable
+        ``socket_resume=true``) FreeSWITCH hangs the caller up when the socket app returns
+        (PROTOCOL-NOTES §7); with it, the dialplan goes on to the next engine or the backup.
+        """
+        conn = EslConnection(sock, log=self.log, new_id=self.new_id, reply_timeout_s=min(self.reply_timeout_s, 2.0))
+        conn.start()
+        try:
+            conn.connect()
+            conn.send_raw(commands.resume())
+            conn.exit(timeout_s=min(self.hangup_timeout_s, 2.0))
+        except (CallHungUp, EslTimeout, EslProtocolError) as exc:
+            self.log.info("call_refusal_incomplete", error=str(exc))
+        finally:
+            conn.close()
 
     def _call_crashed(self, greenlet) -> None:
         self.log.error("call_greenlet_crashed", error=repr(greenlet.exception))
