@@ -189,4 +189,4 @@ def test_the_parser_reads_back_every_serializer_output(made):
 
 
 def test_resume_is_the_bare_command():
-    assert commands.resume() == b"resume\n\n"
+    assert c.resume() == b"resume\n\n"
