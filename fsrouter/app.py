@@ -22,6 +22,7 @@ from fsrouter.flow.context import Services
 from fsrouter.flow.engine import Engine
 from fsrouter.flow.melodies import MelodyResolver
 from fsrouter.log import get_logger
+from fsrouter.replay.recorder import SessionRecorder
 from fsrouter.session.inbound import InboundClient
 from fsrouter.session.server import CallServer
 from fsrouter.store import open_store
@@ -70,11 +71,13 @@ class App:
                                  folders=settings.folders)
         self.engine = Engine(lambda: self.catalog, self.services,
                              hangup_timeout_s=settings.esl.hangup_timeout)
+        self.recorder = SessionRecorder(lambda: self.catalog, log=get_logger(component="recorder"))
         self.server = CallServer(
             parse_listen(overrides.listen or settings.listen), self.engine.handle_call,
             log=get_logger(component="server"), max_calls=settings.max_calls,
             reply_timeout_s=settings.esl.reply_timeout, execute_timeout_s=settings.esl.execute_timeout,
             hangup_timeout_s=settings.esl.hangup_timeout,
+            observer_for=self.recorder.observer_for,
         )
         self.inbound = inbound_client(settings.esl)  # None: callbacks are stored, not dialed
         self.callbacks = None if self.inbound is None else CallbackRunner(
@@ -139,5 +142,6 @@ class App:
                 handler.cancel()
             self.stop_callbacks()
             self.server.stop(self.catalog.config.settings.drain_timeout)
+            self.recorder.close()
             self.store.close()
         return 0

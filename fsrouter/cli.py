@@ -54,12 +54,13 @@ def _extra_commands() -> dict:
 
     An explicit registry: a new command module adds one line here.
     """
-    from fsrouter import cli_callback, cli_freeswitch
+    from fsrouter import cli_callback, cli_freeswitch, cli_replay
     from fsrouter import cli_simulate
 
     return {
         cli_freeswitch.NAME: (cli_freeswitch.add_parser, cli_freeswitch.run),
         cli_callback.NAME: (cli_callback.add_parser, cli_callback.run),
+        "replay": (cli_replay.add_parser, cli_replay.run),
         "simulate": (cli_simulate.add_parser, cli_simulate.run),
     }
 

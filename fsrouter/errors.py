@@ -89,3 +89,18 @@ class MelodyError(FsrouterError):
     """A melody file is missing, outside the allowed roots, or not an acceptable MP3."""
 
     code = "melody_error"
+
+
+class TranscriptError(FsrouterError):
+    """An ESL session transcript (``*.esl.jsonl``) is unreadable, located as ``path:line: message``.
+
+    path: the file (str); line: 1-based line number or None (the whole file).
+    """
+
+    code = "transcript_error"
+
+    def __init__(self, path: str, line: int | None, message: str):
+        self.path = str(path)
+        self.line = line
+        self.message = message
+        super().__init__(f"{self.path}:{self.line}: {message}" if line else f"{self.path}: {message}")

@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal, Mapping, Optional
 
 from pydantic import AfterValidator, ConfigDict, Field, SecretStr, ValidationInfo, field_validator, model_validator
 
-from fsrouter.flow.model_base import E164, Backup, FileRef, Frozen, Id, ReadOnly, RingTime, Seconds
+from fsrouter.flow.model_base import E164, Backup, FileRef, Frozen, Id, QaSettings, ReadOnly, RingTime, Seconds
 from fsrouter.flow.model_folder import Config
 from fsrouter.flow.model_line import (
     LANGUAGES,
@@ -112,6 +112,7 @@ class Settings(Frozen):
     esl: EslSettings = Field(default_factory=EslSettings)
     log: LogSettings = Field(default_factory=LogSettings)
     backup: Optional[Backup] = None
+    qa: QaSettings = Field(default_factory=QaSettings)
     engines: tuple[Annotated[str, AfterValidator(check_host_port)], ...] = ()
 
     @model_validator(mode="before")

@@ -8,10 +8,11 @@ Mappings are exposed read-only (``types.MappingProxyType``).
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from types import MappingProxyType
 from typing import Annotated, Mapping, Optional
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from fsrouter.flow.phone import to_e164
 
@@ -72,3 +73,27 @@ class Backup(Frozen):
 
     number: E164
     gateway: Optional[Id] = None
+
+
+class QaSettings(Frozen):
+    """settings.yaml ``qa:``: ESL session recording for QA (``fsrouter replay``).
+
+    record_sessions: folder for transcripts (relative to the config folder; None = off),
+    each call written to ``<folder>/<YYYY-MM-DD>/<call uuid>.esl.jsonl``; sample: the share
+    of calls recorded, 0..1 (chosen from the call uuid, so a call is in or out for good).
+    """
+
+    record_sessions: Optional[Path] = None
+    sample: float = Field(1.0, ge=0, le=1)
+
+    @field_validator("record_sessions", mode="after")
+    @classmethod
+    def _resolve(cls, value: Optional[Path], info: ValidationInfo) -> Optional[Path]:
+        root = (info.context or {}).get("root")
+        return Path(root, value).resolve() if value is not None and root is not None else value
+
+
+class LineQa(Frozen):
+    """numbers/NAME.yaml ``qa:``. record: false keeps this line's calls out of session recording."""
+
+    record: bool = True

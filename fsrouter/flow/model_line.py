@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import holidays
 from pydantic import AfterValidator, Field, ValidationInfo, field_validator, model_validator
 
-from fsrouter.flow.model_base import E164, Backup, FileRef, Frozen, Id, ReadOnly, RingTime, Seconds
+from fsrouter.flow.model_base import E164, Backup, FileRef, Frozen, Id, LineQa, ReadOnly, RingTime, Seconds
 from fsrouter.flow.phone import to_e164
 
 LANGUAGES = ("uk", "en", "ru", "de", "es", "pt")
@@ -225,6 +225,7 @@ class Line(Frozen):
     callback: Callback = Field(default_factory=Callback)
     backup: Optional[Backup] = None
     melodies: Melodies = Field(default_factory=Melodies)
+    qa: LineQa = Field(default_factory=LineQa)
 
     @field_validator("number")
     @classmethod
