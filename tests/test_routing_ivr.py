@@ -162,3 +162,16 @@ def test_menus_that_lead_to_each_other_in_a_loop_are_allowed(tmp_path):
     (root / "ivr.yaml").write_text(IVR.replace('"1": {group: everyone}', '"1": {menu: main}'))
     config = load_config(root)
     assert config.menus["billing"].keys["1"].target == "main"
+
+
+def test_fsrouter_check_reports_a_broken_menu_reference_as_file_line_field_message(tmp_path, capsys):
+    from fsrouter.cli import main
+
+    root = write_routing_config(tmp_path / "config")
+    assert main(["check", "--config", str(root)]) == 0
+    capsys.readouterr()
+    (root / "ivr.yaml").write_text(IVR.replace("{group: sales}", "{group: salez}"))
+    assert main(["check", "--config", str(root)]) == 1
+    err = capsys.readouterr().err.splitlines()
+    line = IVR.splitlines().index('      "1": {group: sales}') + 1
+    assert err[0] == f"{root}/ivr.yaml:{line}: ivr.main.keys.1: no group 'salez' in groups.yaml"
