@@ -2,7 +2,9 @@
 
 connect, myevents, linger, answer, playback, hangup, exit on a bare gevent StreamServer,
 waiting for each execute's CHANNEL_EXECUTE_COMPLETE by Application-UUID with a plain
-bytes scan. No parsing beyond that, no store. Usage: python floor_server.py PORT
+bytes scan (the CHANNEL_EXECUTE before it carries the same Application-UUID, so the scan
+looks for the COMPLETE's event name first). No parsing beyond that, no store.
+Usage: python floor_server.py PORT
 """
 
 from gevent import monkey
@@ -40,6 +42,7 @@ def handle(sock, _address):
             msg = f"sendmsg\ncall-command: execute\nexecute-app-name: {app}\n"
             msg += f"execute-app-arg: {arg}\n" if arg else ""
             sock.sendall((msg + f"Event-UUID: {u}\n\n").encode())
+            wait_for(b"Event-Name: CHANNEL_EXECUTE_COMPLETE\n")
             wait_for(b"Application-UUID: " + u.encode())
         command("sendmsg\ncall-command: hangup\nhangup-cause: NORMAL_CLEARING\n\n")
         wait_for(b"Content-Disposition: linger")

@@ -1,0 +1,193 @@
+"""Benchmark fsrouter against the floor and its peers, in one run; prints one table.
+
+Every peer runs as its own process; generator processes (``loadgen.py``, multiprocessing)
+play FreeSWITCH's side of each call over TCP. Rounds are interleaved (a b c d e a b c d e
+...), figures are medians over rounds:
+
+* setup = connection made -> first command received (ms), for sequential calls and at
+  concurrency 50 (c50) / 200 (c200); flow = connection made -> socket closed (ms);
+* calls/s flat out at c50 and c200; server CPU per call (ms, /proc/<pid>/stat, c50 load);
+* KB per held call: RSS growth of the server with ``--held`` calls parked in their
+  playback after answer, divided by that number (measured once per peer, first round);
+* then fsrouter alone on the realistic flow (working hours, greeting, IVR key 1, ring
+  group whose 2nd member answers, call record);
+* a generator check: calls/s against the floor at c50 with one and with two generator
+  processes (the generator is not the bottleneck when two give no more than one).
+
+    python benchmarks/run.py [--quick] [--rounds 3] [--calls 3000] [--held 5000] [--peers floor,fsrouter]
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from peers import PEERS, REALISTIC, Server  # noqa: E402
+
+import loadgen  # noqa: E402
+
+REALISTIC_LOAD = {"digits": "1", "answering": ("user/102",)}  # IVR key 1, the 2nd member (bob) answers
+
+
+def pct(values: list[float], p: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(len(values) * p))] if values else float("nan")
+
+
+class Bench:
+    """Runs loads through a pool of generator processes and turns results into figures."""
+
+    def __init__(self, generators: int):
+        ctx = multiprocessing.get_context("spawn")
+        self.pool = ProcessPoolExecutor(max_workers=2, mp_context=ctx)
+        self.manager = ctx.Manager()
+        self.generators = generators
+
+    def load(self, server: Server, calls: int, concurrency: int, generators: int | None = None,
+             **behaviour) -> dict:
+        """Flat-out load split over ``generators`` processes; returns figures in ms and calls/s."""
+        n = generators or self.generators
+        cpu0 = server.cpu_s()
+        futures = [self.pool.submit(loadgen.run_load, server.port, calls // n, max(1, concurrency // n),
+                                    **behaviour) for _ in range(n)]
+        parts = [f.result() for f in futures]
+        cpu = server.cpu_s() - cpu0
+        results = [r for p in parts for r in p["results"]]
+        elapsed = max(p["end"] for p in parts) - min(p["start"] for p in parts)
+        setup = [r[0] * 1000 for r in results]
+        flow = [r[1] * 1000 for r in results]
+        return {"setup_p50": pct(setup, .5), "setup_p99": pct(setup, .99), "flow_p50": pct(flow, .5),
+                "flow_p99": pct(flow, .99), "cps": len(results) / elapsed,
+                "cpu_ms": cpu * 1000 / len(results), "failed": sum(1 for r in results if not r[2])}
+
+    def held_kb(self, server: Server, held: int) -> float:
+        """KB of server RSS per call parked in its playback after answer."""
+        before = server.rss_bytes()
+        parked, release = self.manager.Event(), self.manager.Event()
+        future = self.pool.submit(loadgen.run_load, server.port, held, held, hold=(parked, release))
+        while not parked.wait(1):
+            if future.done():
+                future.result()
+                raise RuntimeError("held load ended before all calls parked")
+        after = server.rss_bytes()
+        release.set()
+        future.result()
+        return (after - before) / 1024 / held
+
+    def close(self) -> None:
+        self.manager.shutdown()
+        self.pool.shutdown()
+
+
+COLUMNS = [("seq setup p50", "seq", "setup_p50", 2), ("seq setup p99", "seq", "setup_p99", 2),
+           ("c50 setup p50", "c50", "setup_p50", 2), ("c50 setup p99", "c50", "setup_p99", 2),
+           ("c50 flow p50", "c50", "flow_p50", 1), ("c50 flow p99", "c50", "flow_p99", 1),
+           ("c50 calls/s", "c50", "cps", 0), ("c200 calls/s", "c200", "cps", 0),
+           ("c200 setup p99", "c200", "setup_p99", 2), ("KB/held call", "held", "kb", 1),
+           ("CPU ms/call", "c50", "cpu_ms", 3)]
+
+
+def print_table(figures: dict, peers, args, gen_check: dict) -> None:
+    """One table: each figure with its ratio to the floor on the line below."""
+    print(f"\nfsrouter benchmark: {args.rounds} round(s), medians; {args.calls} calls per flat-out load, "
+          f"{args.seq} sequential, {args.held} held; generator processes: {args.generators}; "
+          f"{multiprocessing.cpu_count()} cores shared by server and generators")
+    print(f"{'server':<36}" + "".join(f"{c[0]:>15}" for c in COLUMNS) + f"{'failed':>8}")
+    floor = figures.get("floor")
+    for peer in peers:
+        f = figures.get(peer.key)
+        if not f:
+            continue
+        row = f"{peer.label:<36}"
+        ratio = f"{'  x floor':<36}"
+        for _, load, key, digits in COLUMNS:
+            value = f.get(load, {}).get(key)
+            row += f"{value:>15.{digits}f}" if value is not None else f"{'-':>15}"
+            base = floor.get(load, {}).get(key) if floor else None
+            ratio += f"{value / base:>15.2f}" if value is not None and base else f"{'':>15}"
+        print(row + f"{f.get('failed', 0):>8}")
+        if peer.key != "floor" and floor:
+            print(ratio)
+    if gen_check:
+        print(f"generator check (floor, c50): 1 process {gen_check[1]:.0f} calls/s, "
+              f"2 processes {gen_check[2]:.0f} calls/s")
+
+
+def median_figures(rounds: list[dict]) -> dict:
+    out = {}
+    for load in rounds[0]:
+        if load == "failed":
+            continue
+        out[load] = {k: statistics.median(r[load][k] for r in rounds if load in r) for k in rounds[0][load]}
+    out["failed"] = sum(r.get("failed", 0) for r in rounds)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="1 round, fewer calls (under 2 minutes)")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--calls", type=int, default=3000, help="calls per flat-out load")
+    parser.add_argument("--seq", type=int, default=300, help="sequential calls per round")
+    parser.add_argument("--held", type=int, default=5000, help="calls parked for the memory figure")
+    parser.add_argument("--generators", type=int, default=1, help="generator processes per load")
+    parser.add_argument("--peers", default=",".join(p.key for p in PEERS + [REALISTIC]),
+                        help="comma-separated peer keys")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.rounds, args.calls, args.seq, args.held = 1, 1000, 100, 1000
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, args.held * 2 + 1000)), hard))
+    wanted = args.peers.split(",")
+    peers = [p for p in PEERS + [REALISTIC] if p.key in wanted]
+    bench = Bench(args.generators)
+    servers: dict[str, Server] = {}
+    rounds: dict[str, list[dict]] = {p.key: [] for p in peers}
+    gen_check = {}
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="fsrouter-bench-") as tmp:
+        try:
+            for peer in peers:
+                servers[peer.key] = Server(peer, Path(tmp) / peer.key)
+            for peer in peers:
+                servers[peer.key].wait_listening()
+                behaviour = REALISTIC_LOAD if peer.flow == "realistic" else {}
+                bench.load(servers[peer.key], 100, 10, **behaviour)  # warm-up (and generator imports)
+            for r in range(args.rounds):
+                for peer in peers:
+                    server, behaviour = servers[peer.key], (REALISTIC_LOAD if peer.flow == "realistic" else {})
+                    fig = {"seq": bench.load(server, args.seq, 1, 1, **behaviour),
+                           "c50": bench.load(server, args.calls, 50, **behaviour),
+                           "c200": bench.load(server, args.calls, 200, **behaviour)}
+                    fig["failed"] = sum(fig[k].pop("failed") for k in ("seq", "c50", "c200"))
+                    if r == 0 and peer.flow == "reference":
+                        fig["held"] = {"kb": bench.held_kb(server, args.held)}
+                    rounds[peer.key].append(fig)
+                    print(f"round {r + 1} {peer.label}: {fig['c50']['cps']:.0f} calls/s at c50 "
+                          f"({time.monotonic() - started:.0f} s)", file=sys.stderr)
+            if "floor" in servers:
+                gen_check = {n: bench.load(servers["floor"], args.calls, 50, n)["cps"] for n in (1, 2)}
+        finally:
+            for server in servers.values():
+                server.stop()
+            bench.close()
+    figures = {key: median_figures(rs) for key, rs in rounds.items() if rs}
+    for key, rs in rounds.items():  # the held figure is measured once
+        if rs and "held" in rs[0]:
+            figures[key]["held"] = rs[0]["held"]
+    print_table(figures, peers, args, gen_check)
+    print(f"({time.monotonic() - started:.0f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
