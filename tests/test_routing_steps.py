@@ -255,3 +255,19 @@ def test_an_employee_whose_workday_ended_is_skipped_and_one_never_started_too(en
     assert [endpoints(b) for b in bridges(fake)][-1] == ["user/103"]  # alice ended, bob never started
     assert [(e, r) for _, e, r in steps(record, "group")] == [("alice", "skipped"), ("bob", "skipped"),
                                                               ("carol", "answered")]
+
+
+# --- the order ------------------------------------------------------------------------------
+
+def test_the_routing_steps_run_in_the_spec_order_and_each_passes_the_call_on(engine):
+    flow = engine.app.catalog.flows["absent"]
+    node, chain = flow.start, []
+    while node != "end":
+        chain.append(node)
+        outcomes = flow.nodes[node].outcomes
+        node = flow.next(node, next(o for o in ("next", "no_answer", "done") if o in outcomes))
+    mine = [n for n in chain if n in ("answer", "sip_to_header", "greeting", "ivr", "crm_responsible", "group")]
+    assert mine == ["answer", "sip_to_header", "greeting", "ivr", "crm_responsible", "group"]
+    hours = engine.app.catalog.flows["kyiv-hours"]
+    assert hours.next("working_hours", "next") == "greeting"
+    assert hours.next("working_hours", "closed") == "after_hours"
