@@ -54,13 +54,14 @@ def _extra_commands() -> dict:
 
     An explicit registry: a new command module adds one line here.
     """
-    from fsrouter import cli_callback, cli_freeswitch, cli_replay
+    from fsrouter import cli_callback, cli_freeswitch, cli_replay, cli_transcript
     from fsrouter import cli_simulate
 
     return {
         cli_freeswitch.NAME: (cli_freeswitch.add_parser, cli_freeswitch.run),
         cli_callback.NAME: (cli_callback.add_parser, cli_callback.run),
         "replay": (cli_replay.add_parser, cli_replay.run),
+        "transcript": (cli_transcript.add_parser, cli_transcript.run),
         "simulate": (cli_simulate.add_parser, cli_simulate.run),
     }
 

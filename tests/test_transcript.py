@@ -99,3 +99,24 @@ def test_replay_of_a_broken_transcript_prints_the_line_and_exits_1_without_a_tra
     assert main(["replay", str(path)]) == 1
     out = capsys.readouterr().out
     assert f"{path}:2: bad JSON" in out and "Traceback" not in out
+
+
+@pytest.mark.skipif(not CAPTURES.is_dir(), reason="shared/esl-sessions is not beside the checkout")
+def test_transcript_show_renders_every_real_capture_as_a_timeline(capsys):
+    for path in find_transcripts([CAPTURES]):
+        assert main(["transcript", "show", str(path)]) == 0
+        out = capsys.readouterr().out
+        assert "app  connect" in out and "fs   channel data: " in out and "closes the connection" in out
+    assert main(["transcript", "show", str(CAPTURES / "08_bridge_fail_busy.esl.jsonl")]) == 0
+    assert "CHANNEL_EXECUTE_COMPLETE bridge" in capsys.readouterr().out
+
+
+@pytest.mark.skipif(not CAPTURES.is_dir(), reason="shared/esl-sessions is not beside the checkout")
+def test_the_real_captures_replay_through_the_session_layer_with_every_reply_and_completion_matched():
+    from fsrouter.replay.runner import ReplayOptions, replay_all
+
+    run = replay_all([CAPTURES], ReplayOptions())
+    assert [(r.name, r.status) for r in run.results if r.status != "ok"] == []
+    basic = next(r for r in run.results if r.name.startswith("01_"))
+    assert "protocol replay" in basic.note and "2/2 executes completed by Application-UUID" in basic.note
+    assert "hangup NORMAL_CLEARING" in basic.note

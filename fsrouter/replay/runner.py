@@ -66,6 +66,17 @@ def config_for(transcript: Transcript, explicit: Path | None) -> Path | None:
     return path
 
 
+def header_for_config(config_dir: str | Path) -> dict:
+    """Header keys naming a config folder and its folders (``config``, ``paths``), as the recorder writes them."""
+    from fsrouter.flow.loader import load_config
+
+    config = load_config(config_dir)
+    folders = config.settings.folders
+    return {"config": str(config.root), "config_version": config.version,
+            "paths": {"config": str(config.root), "voicemail": str(folders.voicemail),
+                      "recordings": str(folders.recordings), "sounds": str(folders.sounds)}}
+
+
 def parse_at(text: str, zone: str | None) -> datetime:
     """``--at`` ISO time; without an offset it is read in the line's time zone (else UTC)."""
     try:
