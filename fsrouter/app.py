@@ -21,6 +21,8 @@ from fsrouter.flow.catalog import Catalog
 from fsrouter.flow.context import Services
 from fsrouter.flow.engine import Engine
 from fsrouter.flow.melodies import MelodyResolver
+from fsrouter.flow.nodes.recording import purge_periodically
+from fsrouter.flow.webhook import CardPublisher
 from fsrouter.log import get_logger
 from fsrouter.replay.recorder import SessionRecorder
 from fsrouter.session.inbound import InboundClient
@@ -69,6 +71,8 @@ class App:
         self.services = Services(store=self.store,
                                  melodies=MelodyResolver(settings.folders.sounds, self.config_dir),
                                  folders=settings.folders)
+        if settings.crm_webhook is not None:
+            self.services.cards = CardPublisher.from_settings(settings.crm_webhook, log=get_logger(component="crm"))
         self.engine = Engine(lambda: self.catalog, self.services,
                              hangup_timeout_s=settings.esl.hangup_timeout)
         self.recorder = SessionRecorder(lambda: self.catalog, log=get_logger(component="recorder"))
@@ -103,6 +107,11 @@ class App:
     def start(self) -> None:
         """Start accepting calls (returns at once)."""
         self.server.start()
+        if self.services.cards is not None:
+            self.services.cards.start()
+        purger = gevent.spawn(purge_periodically, lambda: self.catalog, self.store, self._stop,
+                              clock=self.services.clock, log=get_logger(component="recordings"))
+        purger.link_exception(lambda g: self.log.error("recordings_purger_crashed", error=repr(g.exception)))
 
     def start_callbacks(self) -> None:
         """Connect the inbound event socket and start the callback runner (if configured)."""

@@ -56,8 +56,12 @@ def _extra_commands() -> dict:
     """
     from fsrouter import cli_callback, cli_freeswitch, cli_replay, cli_transcript
     from fsrouter import cli_simulate
+    from fsrouter import cli_calls, cli_crm, cli_recordings
 
     return {
+        cli_crm.NAME: (cli_crm.add_parser, cli_crm.run),
+        cli_calls.NAME: (cli_calls.add_parser, cli_calls.run),
+        cli_recordings.NAME: (cli_recordings.add_parser, cli_recordings.run),
         cli_freeswitch.NAME: (cli_freeswitch.add_parser, cli_freeswitch.run),
         cli_callback.NAME: (cli_callback.add_parser, cli_callback.run),
         "replay": (cli_replay.add_parser, cli_replay.run),

@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal, Mapping, Optional
 from pydantic import AfterValidator, ConfigDict, Field, SecretStr, ValidationInfo, field_validator, model_validator
 
 from fsrouter.flow.model_base import E164, Backup, FileRef, Frozen, Id, QaSettings, ReadOnly, RingTime, Seconds
+from fsrouter.flow.model_crm import CrmWebhook
 from fsrouter.flow.model_folder import Config
 from fsrouter.flow.model_line import (
     LANGUAGES,
@@ -114,6 +115,7 @@ class Settings(Frozen):
     backup: Optional[Backup] = None
     qa: QaSettings = Field(default_factory=QaSettings)
     engines: tuple[Annotated[str, AfterValidator(check_host_port)], ...] = ()
+    crm_webhook: Optional[CrmWebhook] = None  # where CRM cards are POSTed (flow.model_crm)
 
     @model_validator(mode="before")
     @classmethod
