@@ -24,6 +24,7 @@ bridge to a member who does not answer fails at once (NO_ANSWER) instead of afte
 
 from __future__ import annotations
 
+import itertools
 import re
 import time
 import uuid as uuidlib
@@ -128,9 +129,9 @@ class Behaviour:
 class CallPlayer:
     """Plays calls against one server; collects (setup_s, flow_s, ok) per call."""
 
-    def __init__(self, address: tuple[str, int], frames: Frames, behaviour: Behaviour):
+    def __init__(self, address: tuple[str, int], frames: list[Frames], behaviour: Behaviour):
         self.address = address
-        self.frames = frames
+        self._frames = itertools.cycle(frames)  # one Frames per DID, called in turn
         self.behaviour = behaviour
         self.results: list[tuple[float, float, bool]] = []
         self.parked = 0
@@ -141,7 +142,7 @@ class CallPlayer:
         self._parked_calls: set[bytes] = set()
 
     def play(self) -> None:
-        f = self.frames
+        f = next(self._frames)
         call = str(uuidlib.uuid4()).encode()
         if self.behaviour.hold:
             self.setup_slots.acquire()
@@ -178,7 +179,7 @@ class CallPlayer:
                     if word == b"connect":
                         sock.sendall(f.connect.replace(_CALL, call))
                     elif word == b"sendmsg":
-                        parked = self._sendmsg(sock, call, head, arg_body, parked, lingering)
+                        parked = self._sendmsg(f, sock, call, head, arg_body, parked, lingering)
                     elif word == b"exit":
                         sock.sendall(f.bye.replace(_CALL, call))
                         ok = True
@@ -210,8 +211,8 @@ class CallPlayer:
         if self.parked >= self.held_target:
             self.all_parked.set()
 
-    def _sendmsg(self, sock, call: bytes, head: bytes, arg_body: bytes, parked: bool, lingering: bool) -> bool:
-        f = self.frames
+    def _sendmsg(self, f: Frames, sock, call: bytes, head: bytes, arg_body: bytes, parked: bool,
+                 lingering: bool) -> bool:
         fields = {}
         for line in head.split(b"\n")[1:]:
             name, _, value = line.partition(b": ")
@@ -269,17 +270,18 @@ class CallPlayer:
         return True
 
 
-def run_load(port: int, calls: int, concurrency: int, *, destination: str = "+380441234567",
+def run_load(port: int, calls: int, concurrency: int, *, destinations: tuple[str, ...] = ("+380441234567",),
              caller: str = "+380501112233", digits: str = "1", answering: tuple[str, ...] = (),
              hold=None) -> dict:
-    """Play ``calls`` calls against 127.0.0.1:``port`` with ``concurrency`` in flight.
+    """Play ``calls`` calls against 127.0.0.1:``port`` with ``concurrency`` in flight,
+    dialling ``destinations`` (DIDs) in turn.
 
     hold: None, or (parked, release) multiprocessing events: every call then holds its
     playback; ``parked`` is set once all ``calls`` are parked, the calls end once
     ``release`` is set. Returns {"results": [(setup_s, flow_s, ok)], "start": t, "end": t}
     with t from time.monotonic() (system-wide, comparable between processes).
     """
-    frames = Frames(destination, caller)
+    frames = [Frames(destination, caller) for destination in destinations]
     player = CallPlayer(("127.0.0.1", port), frames, Behaviour(digits, answering, hold is not None))
     pool = gevent.pool.Pool(concurrency)
     start = time.monotonic()

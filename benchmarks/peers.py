@@ -55,10 +55,45 @@ def _script(name: str, *args: str, python=lambda: sys.executable):
     return lambda port, _folder: [python(), str(HERE / name), *args, str(port)]
 
 
+REALISTIC_LINES = 256  # each line has its own menu and group of two, so calls in flight never share an employee
+
+
+def realistic_dids() -> tuple[str, ...]:
+    return tuple(f"+38044{1000000 + n}" for n in range(REALISTIC_LINES))
+
+
+def write_realistic(target: Path) -> None:
+    """config_realistic/ with its one line, menu, group and pair of employees repeated
+    REALISTIC_LINES times: a call rings its own line's pair, like independent callers do."""
+    shutil.copy(HERE / "config_realistic" / "settings.yaml", target / "settings.yaml")
+    line = (HERE / "config_realistic" / "numbers" / "kyiv.yaml").read_text()
+    menu = (HERE / "config_realistic" / "ivr.yaml").read_text().split("  main:\n", 1)[1]
+    (target / "numbers").mkdir()
+    employees, groups, menus = ["employees:"], ["groups:"], ["ivr:"]
+    for n, did in enumerate(realistic_dids()):
+        employees += [f"  a_{n}: {{name: A{n}, extension: \"1{n:03d}\", endpoint: user/1{n:03d}, phones: []}}",
+                      f"  b_{n}: {{name: B{n}, extension: \"2{n:03d}\", endpoint: user/2{n:03d}, phones: []}}"]
+        groups.append(f"  sales_{n}: {{members: [a_{n}, b_{n}], strategy: in_order, ring_time: 20, no_answer: hangup}}")
+        menus.append(f"  main_{n}:\n" + menu.replace("group: sales", f"group: sales_{n}"))
+        (target / "numbers" / f"line_{n}.yaml").write_text(
+            line.replace('"+380441234567"', f'"{did}"').replace("ivr: main", f"ivr: main_{n}")
+                .replace("group: sales", f"group: sales_{n}"))
+    (target / "employees.yaml").write_text("\n".join(employees) + "\n")
+    (target / "groups.yaml").write_text("\n".join(groups) + "\n")
+    (target / "ivr.yaml").write_text("\n".join(menus))
+
+
 def _fsrouter(config: str):
     def argv(port: int, folder: Path) -> list[str]:
         target = folder / config
-        shutil.copytree(HERE / config, target)
+        if config == "config_realistic":
+            target.mkdir()
+            write_realistic(target)
+        else:
+            shutil.copytree(HERE / config, target)
+        settings = target / "settings.yaml"  # folders: the repo's prompts, scratch space in the run's folder
+        settings.write_text(settings.read_text().replace("../../sounds", str(HERE.parent / "sounds"))
+                            .replace("../../var/bench", str(folder / "var")))
         return [sys.executable, "-m", "fsrouter", "serve", "--config", str(target),
                 "--db", f"sqlite:///{folder / (config + '.db')}", "--listen", f"127.0.0.1:{port}"]
     return argv

@@ -31,11 +31,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from peers import PEERS, REALISTIC, Server  # noqa: E402
+from peers import PEERS, REALISTIC, Server, realistic_dids  # noqa: E402
 
 import loadgen  # noqa: E402
 
-REALISTIC_LOAD = {"digits": "1", "answering": ("user/102",)}  # IVR key 1, the 2nd member (bob) answers
+# IVR key 1; the 2nd member of each line's group (endpoint user/2NNN) answers
+REALISTIC_LOAD = {"digits": "1", "answering": tuple(f"user/2{n:03d}" for n in range(len(realistic_dids()))),
+                  "destinations": realistic_dids()}
 
 
 def pct(values: list[float], p: float) -> float:
