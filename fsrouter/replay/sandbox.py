@@ -81,7 +81,8 @@ class Sandbox:
     def __init__(self, config_dir: str | Path):
         self.source = Path(config_dir).resolve()
         original = load_config(self.source).settings  # raises ConfigInvalid with file:line
-        self.tmp = Path(tempfile.mkdtemp(prefix="fsrouter-replay-"))
+        shm = Path("/dev/shm")  # memory-backed where there is one: the sandbox store need not survive
+        self.tmp = Path(tempfile.mkdtemp(prefix="fsrouter-replay-", dir=shm if shm.is_dir() else None))
         self.config_dir = self.tmp / "config"
         shutil.copytree(self.source, self.config_dir)
         settings_file = self.config_dir / "settings.yaml"
