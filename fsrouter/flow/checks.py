@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Optional, Sequence
 
+import phonenumbers
+
 from fsrouter.errors import ConfigError
 from fsrouter.flow.model import Employee, Group, Line, Menu, Settings
 from fsrouter.flow.model_base import check_relative_file
@@ -212,6 +214,36 @@ def check_prefix_is_not_a_country_code(draft: Draft) -> Iterator[Optional[Config
                               f"taken for the prefix; use '*' or '#' (e.g. *{prefix}*) or another code")
 
 
+def national_dialing_prefixes(region: str) -> tuple[str, ...]:
+    """What numbers dialed in ``region`` may start with besides a country code: "0" (the
+    trunk prefix of national numbers and the start of the exit code "00" in most of the
+    world) and the region's own trunk and exit prefixes from ``phonenumbers``' metadata
+    (e.g. RU: "8" and "810", US: "1" and "011")."""
+    meta = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    found = {"0"}
+    for value in (meta.national_prefix, meta.international_prefix) if meta else ():
+        if value and value.isdigit():
+            found.add(value)
+    return tuple(sorted(found))
+
+
+def check_prefix_is_not_a_national_dialing_prefix(draft: Draft) -> Iterator[Optional[ConfigError]]:
+    """A digits-only prefix must not start like a national or international number dialed
+    at home: "044" would take every Kyiv number (0441234567) for the prefix."""
+    region = draft.settings.country
+    starts = national_dialing_prefixes(region)
+    for line in draft.lines.values():
+        prefix = line.outbound.prefix
+        if not prefix or not prefix.isdigit() or country_code_prefix(prefix):
+            continue  # a country code is reported by check_prefix_is_not_a_country_code
+        hit = next((s for s in starts if prefix.startswith(s) or s.startswith(prefix)), None)
+        if hit:
+            yield draft.error(line.path, ("outbound", "prefix"),
+                              f"{prefix!r} starts like a number dialed in {region} ({hit!r}: trunk or exit "
+                              f"prefix): a national number could be taken for the prefix; use '*' or '#' "
+                              f"(e.g. *{prefix}*) or digits such as 801")
+
+
 def check_prefixes_do_not_overlap(draft: Draft) -> Iterator[Optional[ConfigError]]:
     taken: list[Line] = []
     for line in draft.lines.values():
@@ -226,6 +258,25 @@ def check_prefixes_do_not_overlap(draft: Draft) -> Iterator[Optional[ConfigError
                                   f"{prefix!r} {how} the prefix {theirs!r} of {other.path}")
                 break
         taken.append(line)
+
+
+def check_outbound_line_has_a_gateway(draft: Draft) -> Iterator[Optional[ConfigError]]:
+    """Employees' calls leave through ``outbound.gateway``: a line that a prefix can pick
+    (selectable) or that is someone's ``default_line`` needs one."""
+    defaults: dict[str, list[str]] = {}
+    for emp in draft.employees.values():
+        if emp.default_line:
+            defaults.setdefault(emp.default_line, []).append(emp.id)
+    for line in draft.lines.values():
+        if line.outbound.gateway:
+            continue
+        if line.outbound.selectable and line.outbound.prefix:
+            yield draft.error(line.path, ("outbound", "gateway"),
+                              f"the prefix {line.outbound.prefix!r} dials out through outbound.gateway: set it")
+        elif line.id in defaults:
+            yield draft.error(line.path, ("outbound", "gateway"),
+                              f"default line of {', '.join(defaults[line.id])}: their calls dial out "
+                              "through outbound.gateway: set it")
 
 
 def check_melody_files_exist(draft: Draft) -> Iterator[Optional[ConfigError]]:
@@ -285,7 +336,9 @@ CHECKS: tuple[Check, ...] = (
     check_line_numbers_are_unique,
     check_outbound_employees_exist,
     check_prefix_is_not_a_country_code,
+    check_prefix_is_not_a_national_dialing_prefix,
     check_prefixes_do_not_overlap,
+    check_outbound_line_has_a_gateway,
     check_melody_files_exist,
     check_builtin_melodies_are_installed,
     check_backup_has_a_gateway,

@@ -45,7 +45,8 @@ class Config:
             object.__setattr__(self, name, MappingProxyType(dict(getattr(self, name))))
         by_number = {line.number: line for line in self.lines.values()}
         by_extension = {e.extension: e for e in self.employees.values()}
-        prefixes = [(l.outbound.prefix, l) for l in self.lines.values() if l.outbound.prefix]
+        prefixes = [(l.outbound.prefix, l) for l in self.lines.values()
+                    if l.outbound.prefix and l.outbound.selectable]  # selectable: false is never picked
         object.__setattr__(self, "_by_number", MappingProxyType(by_number))
         object.__setattr__(self, "_by_extension", MappingProxyType(by_extension))
         object.__setattr__(self, "_by_prefix", tuple(sorted(prefixes, key=lambda p: -len(p[0]))))
@@ -69,7 +70,9 @@ class Config:
 
     def outbound_line_for(self, dialed: str) -> "tuple[Line, str] | None":
         """The line whose ``outbound.prefix`` starts ``dialed`` and the rest of the dialed
-        string with the prefix stripped, e.g. "*123*380954558888" -> (line, "380954558888")."""
+        string with the prefix stripped, e.g. "*123*380954558888" -> (line, "380954558888");
+        None when no prefix matches. Lines with ``outbound.selectable: false`` are never
+        chosen by their prefix (number-settings.md §5)."""
         for prefix, line in self._by_prefix:
             if dialed.startswith(prefix):
                 return line, dialed[len(prefix):]
