@@ -170,6 +170,9 @@ class Var:
     SIP_HANGUP_DISPOSITION = "sip_hangup_disposition"  # e.g. recv_bye
     SIP_TERM_STATUS = "sip_term_status"
     FSROUTER_NUMBER = "fsrouter_number"  # ours: the DID the router resolved
+    FSROUTER_DIRECTION = "fsrouter_direction"  # ours: "outbound" for calls employees place (dialplan)
+    ORIGINATION_CALLER_ID_NUMBER = "origination_caller_id_number"  # caller ID a new leg presents
+    USER_NAME = "user_name"  # the directory user a SIP call authenticated as
     RECORD_SECONDS = "record_seconds"  # length of the last recording, whole seconds
     RECORD_MS = "record_ms"  # length of the last recording, milliseconds
     RECORD_FILE_SIZE = "record_file_size"  # bytes of the last recording (set when it stops, 04)

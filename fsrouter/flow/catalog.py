@@ -15,14 +15,17 @@ from fsrouter.errors import ConfigError, ConfigInvalid
 from fsrouter.flow.builder import build_flow
 from fsrouter.flow.graph import Flow
 from fsrouter.flow.loader import load_config
+from fsrouter.flow.outbound import OutboundFlows, build_outbound_flows
 
 
 @dataclass(frozen=True)
 class Catalog:
-    """config: flow.model.Config; flows: line id -> Flow."""
+    """config: flow.model.Config; flows: line id -> Flow (incoming calls); outbound: the
+    flows of calls employees place (flow.outbound), None only for hand-built catalogs."""
 
     config: object
     flows: Mapping[str, Flow]
+    outbound: OutboundFlows | None = None
 
     @property
     def version(self) -> str:
@@ -41,9 +44,12 @@ class Catalog:
             flow = build_flow(line, config)
             errors += [ConfigError(str(line.path), None, "routing", p) for p in flow.check()]
             flows[line_id] = flow
+        outbound = build_outbound_flows(config)
+        errors += [ConfigError(str(config.lines[line_id].path) if line_id else str(config.root), None,
+                               "outbound", p) for line_id, p in outbound.check()]
         if errors:
             raise ConfigInvalid(errors)
-        return cls(config, MappingProxyType(flows))
+        return cls(config, MappingProxyType(flows), outbound)
 
     @classmethod
     def load(cls, root: str | Path) -> "Catalog":

@@ -15,6 +15,7 @@ from fsrouter.esl import names as N
 from fsrouter.flow.catalog import Catalog
 from fsrouter.flow.context import CallContext, Services
 from fsrouter.flow.graph import END
+from fsrouter.flow.outbound import placed_call
 from fsrouter.flow.postcall import after_flow, settle
 from fsrouter.store import CallRecord
 
@@ -36,13 +37,21 @@ class Engine:
     def handle_call(self, call, log) -> None:
         """Drive one call to its end; never raises (except a shutdown's GreenletExit)."""
         catalog = self.catalog()
-        number = self.number_of(call)
-        line = catalog.line_for(number)
+        outgoing = placed_call(call, catalog.config)  # (Placed, call view) when an employee places it
+        placed = outgoing[0] if outgoing is not None else None
+        if placed is None:
+            number = self.number_of(call)
+            line = catalog.line_for(number)
+        else:  # the view: destination = the E.164 number dialed, caller = the employee's extension
+            call, line = outgoing[1], placed.line
         ctx = CallContext(call=call, line=line, config=catalog.config, services=self.services,
-                          log=log.bind(line=line.id if line else None))
+                          log=log.bind(line=line.id if line else None),
+                          direction="inbound" if placed is None else "outbound")
         cause = N.HangupCause.NORMAL_CLEARING
         try:
-            if line is None:
+            if placed is not None:
+                self.run_outbound(catalog, placed, ctx)
+            elif line is None:
                 ctx.step("lookup", number=number, result="unknown_number")
                 log.warning("number_unknown", number=number)
                 cause = N.HangupCause.UNALLOCATED_NUMBER
@@ -64,6 +73,12 @@ class Engine:
             cause = N.HangupCause.NORMAL_TEMPORARY_FAILURE
         finally:
             self.finish(ctx, catalog, cause)
+
+    def run_outbound(self, catalog: Catalog, placed, ctx: CallContext) -> None:
+        """A call an employee places (flow.outbound): its line's outbound flow, or the refusal."""
+        ctx.log = ctx.log.bind(direction="outbound")
+        ctx.extra["outbound"] = placed.as_extra()
+        self.run_flow(catalog.outbound.flow_for(placed.line), ctx)
 
     def run_flow(self, flow, ctx: CallContext) -> None:
         node_id = flow.start
