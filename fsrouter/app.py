@@ -87,6 +87,7 @@ class App:
         self.callbacks = None if self.inbound is None else CallbackRunner(
             lambda: self.catalog.config, self.store, self.inbound, clock=clock, log=get_logger(component="callbacks"))
         self._stop = gevent.event.Event()
+        self._purger: gevent.Greenlet | None = None
         self.log.info("config_loaded", version=self.catalog.version, lines=len(self.catalog.config.lines))
 
     def reload(self) -> bool:
@@ -109,9 +110,9 @@ class App:
         self.server.start()
         if self.services.cards is not None:
             self.services.cards.start()
-        purger = gevent.spawn(purge_periodically, lambda: self.catalog, self.store, self._stop,
-                              clock=self.services.clock, log=get_logger(component="recordings"))
-        purger.link_exception(lambda g: self.log.error("recordings_purger_crashed", error=repr(g.exception)))
+        self._purger = gevent.spawn(purge_periodically, lambda: self.catalog, self.store, self._stop,
+                                    clock=self.services.clock, log=get_logger(component="recordings"))
+        self._purger.link_exception(lambda g: self.log.error("recordings_purger_crashed", error=repr(g.exception)))
 
     def start_callbacks(self) -> None:
         """Connect the inbound event socket and start the callback runner (if configured)."""
@@ -149,8 +150,19 @@ class App:
         finally:
             for handler in handlers:
                 handler.cancel()
-            self.stop_callbacks()
-            self.server.stop(self.catalog.config.settings.drain_timeout)
-            self.recorder.close()
-            self.store.close()
+            self.shutdown()
         return 0
+
+    def shutdown(self, drain_timeout_s: float | None = None) -> None:
+        """Undo start(): stop callbacks, drain calls (``drain_timeout_s``, default the
+        settings' ``drain_timeout``), then stop the card publisher, the purger, the QA
+        recorder and close the store. Idempotent enough to call after a failed start."""
+        self._stop.set()
+        self.stop_callbacks()
+        self.server.stop(self.catalog.config.settings.drain_timeout if drain_timeout_s is None else drain_timeout_s)
+        if self.services.cards is not None:
+            self.services.cards.stop()
+        if self._purger is not None:
+            self._purger.join(timeout=1.0)
+        self.recorder.close()
+        self.store.close()

@@ -91,8 +91,7 @@ class EngineHarness:
         self.app.start()
 
     def stop(self) -> None:
-        self.app.server.stop(drain_timeout_s=5)
-        self.app.store.close()
+        self.app.shutdown(drain_timeout_s=5)
 
     def call(self, scenario: Scenario | None = None, **kwargs) -> FakeFreeSwitch:
         """Play one call to its end; returns the fake FreeSWITCH (commands, executed...)."""
