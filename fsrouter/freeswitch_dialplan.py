@@ -24,6 +24,14 @@ PROTOCOL-NOTES §7):
    backup hangs the caller up with its cause, a finished one ends the call. A line with no
    backup at all is hung up with NORMAL_TEMPORARY_FAILURE.
 
+Employees' outgoing calls (``fsrouter-outbound``, last, present when some line can be
+picked by prefix or is someone's ``default_line``): a call whose ``${user_name}`` (the
+directory user it authenticated as: set by digest authentication, so an outside caller
+cannot pose as one) is an employee's extension, dialing a selectable line's prefix or a
+number of at least :data:`MIN_EXTERNAL_DIGITS` digits, gets ``fsrouter_direction=outbound``
+and goes to the engines like a line's call (fsrouter.flow.outbound picks the line). When
+no engine takes it, it is hung up: which line and who may use it are fsrouter's decisions.
+
 References: https://developer.signalwire.com/freeswitch/FreeSWITCH-Explained/Client-and-Developer-Interfaces/Event-Socket-Library/Event-Socket-Outbound_3375460
 and the dptools ``bridge`` page (continue_on_fail, hangup_after_bridge).
 """
@@ -42,6 +50,11 @@ from fsrouter.esl import names as N
 BACKUP_RING_TIME_S = 60
 #: Hangup cause for a line with neither its own nor a global backup number.
 NO_BACKUP_CAUSE = N.HangupCause.NORMAL_TEMPORARY_FAILURE
+#: Fewest digits of an outside number employees dial without a prefix; shorter strings
+#: (extensions, service numbers such as 112) are left to the rest of the dialplan.
+MIN_EXTERNAL_DIGITS = 7
+#: ``fsrouter_direction`` value of an employee's outgoing call (fsrouter.flow.outbound.OUTBOUND).
+OUTBOUND_DIRECTION = "outbound"
 
 HEADER = """
   fsrouter: every line's calls go to the engine over the outbound event socket; when no
@@ -66,6 +79,11 @@ HEADER = """
     connect timeout (net.ipv4.tcp_syn_retries) before the next engine is tried: list only
     addresses that refuse quickly when fsrouter is down (loopback, the same LAN).
   * fsrouter_number tells fsrouter which line the call is on.
+  * fsrouter-outbound (last): employees' own calls (${user_name} = an extension) to a line's
+    prefix or an outside number go to fsrouter with fsrouter_direction=outbound; fsrouter
+    picks the line (prefix, else the employee's default_line) and dials out. Install this
+    file in the employees' context as well (e.g. dialplan/default/00_fsrouter.xml). No
+    engine: the call is hung up (it never leaves without fsrouter's permission check).
 """
 
 
@@ -160,6 +178,45 @@ def line_extension(line, config) -> ET.Element:
     return ext
 
 
+def outbound_prefixes(config) -> list[str]:
+    """Prefixes that pick a line (selectable lines only), in line id order."""
+    return [config.lines[i].outbound.prefix for i in sorted(config.lines)
+            if config.lines[i].outbound.selectable and config.lines[i].outbound.prefix]
+
+
+def outbound_destination_expression(config) -> str:
+    """PCRE for what employees dial out: a selectable line's prefix then anything, or a
+    number (``+`` allowed) of at least MIN_EXTERNAL_DIGITS digits, longer than any extension."""
+    longest = max((len(e.extension) for e in config.employees.values()), default=0)
+    digits = max(MIN_EXTERNAL_DIGITS, longest + 1)
+    number = rf"^\+?[0-9]{{{digits},}}$"
+    prefixes = outbound_prefixes(config)
+    if not prefixes:
+        return number
+    return f"^({'|'.join(re.escape(p) for p in prefixes)}).+$|{number}"
+
+
+def outbound_extension(config) -> ET.Element | None:
+    """The ``fsrouter-outbound`` extension, or None when no line can be dialed out of
+    (no selectable prefix, no employee with a default_line) or there are no employees."""
+    employees = sorted(config.employees.values(), key=lambda e: e.extension)
+    used = outbound_prefixes(config) or any(e.default_line for e in employees)
+    if not employees or not used:
+        return None
+    ext = ET.Element("extension", {"name": "fsrouter-outbound"})
+    extensions = "|".join(re.escape(e.extension) for e in employees)
+    ET.SubElement(ext, "condition", {"field": f"${{{N.Var.USER_NAME}}}", "expression": f"^({extensions})$"})
+    condition = ET.SubElement(ext, "condition", {"field": "destination_number",
+                                                 "expression": outbound_destination_expression(config)})
+    _action(condition, "set", f"{N.Var.FSROUTER_DIRECTION}={OUTBOUND_DIRECTION}")
+    _action(condition, "set", f"{N.Var.SOCKET_RESUME}=true")
+    for address in engine_addresses(config.settings):
+        _action(condition, "socket", f"{address} async full")
+    condition.append(_comment("no engine took the call: it does not go out without fsrouter"))
+    _action(condition, "hangup", NO_BACKUP_CAUSE)
+    return ext
+
+
 def render_dialplan(config) -> bytes:
     """The whole dialplan file for ``config`` (a flow.model.Config): UTF-8 XML bytes, an
     ``<include>`` with one extension per line, sorted by line id. Deterministic."""
@@ -169,6 +226,10 @@ def render_dialplan(config) -> bytes:
         where = "sip_pbx connection" if line.kind == "sip_pbx" else "DID"
         root.append(_comment(f"{line.name}: {where} {line.number} (numbers/{line_id}.yaml)"))
         root.append(line_extension(line, config))
+    outbound = outbound_extension(config)
+    if outbound is not None:
+        root.append(_comment("Employees' outgoing calls: fsrouter picks the line (prefix or default_line)"))
+        root.append(outbound)
     ET.indent(root, space="  ")
     body = ET.tostring(root, encoding="unicode")
     header = "<!--" + HEADER + "-->\n"  # HEADER holds no "--" (not allowed in a comment)
