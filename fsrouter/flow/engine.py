@@ -35,7 +35,11 @@ class Engine:
         return call.variable(N.Var.FSROUTER_NUMBER) or call.destination
 
     def handle_call(self, call, log) -> None:
-        """Drive one call to its end; never raises (except a shutdown's GreenletExit)."""
+        """Drive one call to its end; never raises (except a shutdown's GreenletExit).
+
+        A call an employee places (``fsrouter_direction=outbound``, flow.outbound) runs the
+        chosen line's outbound flow instead of the line lookup and incoming flow.
+        """
         catalog = self.catalog()
         outgoing = placed_call(call, catalog.config)  # (Placed, call view) when an employee places it
         placed = outgoing[0] if outgoing is not None else None
@@ -75,7 +79,8 @@ class Engine:
             self.finish(ctx, catalog, cause)
 
     def run_outbound(self, catalog: Catalog, placed, ctx: CallContext) -> None:
-        """A call an employee places (flow.outbound): its line's outbound flow, or the refusal."""
+        """A call an employee places (flow.outbound): its line's outbound flow, or the refusal.
+        No after_flow: nobody is asked for a rating, and the recording runs to the hangup."""
         ctx.log = ctx.log.bind(direction="outbound")
         ctx.extra["outbound"] = placed.as_extra()
         self.run_flow(catalog.outbound.flow_for(placed.line), ctx)
