@@ -30,7 +30,8 @@ def run(args) -> int:
     from fsrouter.flow.loader import load_config
     from fsrouter.freeswitch_dialplan import render_dialplan
 
-    data = render_dialplan(load_config(args.config))  # ConfigInvalid: reported by cli.main
+    config = load_config(args.config)  # ConfigInvalid: reported by cli.main
+    data = render_dialplan(config)
     if args.output is None:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
@@ -39,5 +40,6 @@ def run(args) -> int:
     partial = target.with_name(target.name + ".partial")
     partial.write_bytes(data)
     partial.replace(target)
-    print(f"wrote {target} ({len(data)} bytes, {data.count(b'<extension ')} line(s))", file=sys.stderr)
+    lines = len(config.lines)
+    print(f"wrote {target} ({len(data)} bytes, {lines} line(s))", file=sys.stderr)
     return 0

@@ -72,6 +72,15 @@ def test_an_unknown_callee_gets_a_lead_for_the_employee_who_called_when_leads_ar
     assert engine.record(fake.scenario.uuid).extra["crm"]["lead"]["created"] is True
 
 
+def test_an_unanswered_outgoing_call_still_makes_the_caller_the_leads_responsible(engine_for):
+    engine = engine_for("outgoing")
+    fake = engine.call(Scenario(caller="101", destination="*123*0954558888",
+                                variables={"fsrouter_direction": "outbound"}, endpoints={GATEWAY_LEG: "busy"}))
+    [match] = engine.store.crm.matches(CALLEE)
+    assert engine.store.crm.lead(match.entity_id).responsible == "alice"  # not the group's first member
+    assert engine.record(fake.scenario.uuid).answered_by is None
+
+
 def test_no_lead_is_made_for_an_outgoing_call_when_leads_are_for_incoming_calls_only(engine_for):
     engine = engine_for("incoming")
     fake = alice_dials(engine)

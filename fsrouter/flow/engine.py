@@ -41,7 +41,11 @@ class Engine:
         chosen line's outbound flow instead of the line lookup and incoming flow.
         """
         catalog = self.catalog()
-        outgoing = placed_call(call, catalog.config)  # (Placed, call view) when an employee places it
+        try:  # (Placed, call view) when an employee places the call
+            outgoing = placed_call(call, catalog.config)
+        except Exception as exc:  # a bug here must not cost the call its record: route it as incoming
+            log.exception("outbound_detection_failed", error=repr(exc))
+            outgoing = None
         placed = outgoing[0] if outgoing is not None else None
         if placed is None:
             number = self.number_of(call)

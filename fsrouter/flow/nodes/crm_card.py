@@ -12,7 +12,8 @@
   kept in ``ctx.extra["transfers"]`` and the route.
 * After the call (:func:`settle_crm`): no match, ``create_lead: auto``, a direction listed
   in ``create_lead_for`` and a number not in ``exclusions``: a lead is created (phone, line,
-  ``lead_source``, responsible = who talked to the caller, else the group's first member).
+  ``lead_source``, responsible = for an outgoing call the employee who placed it, else
+  who talked to the caller, else the group's first member).
   With ``reassign_on_transfer`` the lead's responsible becomes the transfer's target.
 """
 
@@ -112,7 +113,8 @@ def settle_crm(ctx, hangup_complete=None) -> None:
         info["lead"] = {"created": False, "reason": "exists"}
         return
     first = ctx.answered_by if not settings.reassign_on_transfer else talker
-    responsible = first or group_first_member(ctx)
+    placer = (ctx.extra.get("outbound") or {}).get("employee") if ctx.direction == "outbound" else None
+    responsible = placer or first or group_first_member(ctx)
     lead_id = crm.add_lead(phone=info["phone"], line=ctx.line.id, source=settings.lead_source,
                            responsible=responsible)
     info["lead"] = {"created": True, "id": lead_id, "responsible": responsible}
