@@ -13,7 +13,6 @@ statuses and CRM of that store are used (and the simulated call is recorded ther
 
 from __future__ import annotations
 
-import argparse
 import logging
 import os
 import sys

@@ -44,6 +44,7 @@ class CallContext:
     bridge_ready: bool = False
     direction: str = "inbound"  # "outbound" for calls employees place (CallRecord.direction)
     extra: dict = field(default_factory=dict)
+    claims: set = field(default_factory=set)  # employees this call holds busy (see claim)
 
     def step(self, step: str, **fields) -> None:
         """Append a route step (``{"step": ..., **fields}``) and log it as ``route_step``."""
@@ -56,6 +57,19 @@ class CallContext:
 
     def melody(self, stage: str) -> str:
         return self.services.melodies.for_line(self.line, stage)
+
+    def claim(self, employee: str) -> bool:
+        """Mark ``employee`` busy on this call in the store (atomic across calls and engine
+        processes); True if they were free. The engine releases every claim when the call ends."""
+        claimed = self.services.store.employees.mark_busy(employee, self.call.uuid)
+        if claimed:
+            self.claims.add(employee)
+        return claimed
+
+    def release(self, employee: str) -> None:
+        """Free a claimed ``employee`` again (the store records when they became idle)."""
+        self.services.store.employees.mark_free(employee, self.call.uuid)
+        self.claims.discard(employee)
 
     def employee_answered(self, employee: str) -> None:
         """Called (from the event reader) when an employee's leg is bridged to the caller."""

@@ -113,10 +113,11 @@ class Engine:
             extra=ctx.extra,
         )
         store = self.services.store
-        try:
-            store.employees.release_call(call.uuid)
-        except Exception as exc:
-            ctx.log.warning("employee_release_failed", error=repr(exc))
+        if ctx.claims:  # most calls never ring anyone from the store's point of view: no write
+            try:
+                store.employees.release_call(call.uuid)
+            except Exception as exc:
+                ctx.log.warning("employee_release_failed", error=repr(exc))
         try:
             store.calls.save(record)
         except Exception as exc:

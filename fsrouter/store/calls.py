@@ -40,6 +40,7 @@ class CallRepository:
         self._spool = spool
         self._clock = clock
         self._log = log
+        self._sql_cache: dict[tuple, tuple] = {}  # row columns -> (upsert SQL, fields) or (None, None)
 
     def save(self, record: CallRecord) -> None:
         """Insert or replace the record of ``record.call_uuid``.
@@ -53,8 +54,8 @@ class CallRepository:
             raise TypeError(f"expected CallRecord, got {type(record).__name__}")
         saved_at = utc(self._clock(), "clock()")
         try:
-            with self._connector.work():
-                self._upsert([_row(record, saved_at)])
+            with self._connector.work() as database:
+                self._upsert_one(database, _row(record, saved_at))
         except StoreError as exc:
             self._spool_record(record, saved_at, exc)
             return
@@ -120,18 +121,44 @@ class CallRepository:
         with self._connector.work():
             return [_record(row) for row in query]
 
-    def _upsert(self, rows: list[dict[str, Any]]) -> None:
+    def _upsert_query(self, rows: list[dict[str, Any]]):
         model = self._model
         fields = [f for f in model._meta.sorted_fields if f is not model.call_uuid]
-        (
-            model.insert_many(rows)
-            .on_conflict(
-                conflict_target=[model.call_uuid],
-                preserve=fields,
-                where=(model.saved_at <= peewee.EXCLUDED.saved_at),
-            )
-            .execute()
+        return model.insert_many(rows).on_conflict(
+            conflict_target=[model.call_uuid],
+            preserve=fields,
+            where=(model.saved_at <= peewee.EXCLUDED.saved_at),
         )
+
+    def _upsert(self, rows: list[dict[str, Any]]) -> None:
+        self._upsert_query(rows).execute()
+
+    def _upsert_one(self, database, row: dict[str, Any]) -> None:
+        """One record's upsert, with its SQL built once per process.
+
+        peewee rebuilds the same INSERT ... ON CONFLICT text for every call, which cost
+        ~80% of a save (benchmarks/RESULTS.md). The text only depends on the row's
+        columns, so it is kept, and only the parameters are computed per call. The cache
+        is filled only when our parameters equal peewee's own for that row; otherwise
+        every save goes through peewee as before.
+        """
+        key = tuple(row)
+        cached = self._sql_cache.get(key)
+        if cached is None:
+            sql, params = self._upsert_query([row]).sql()
+            fields = [f for f in self._model._meta.sorted_fields if f.name in row]
+            ours = [f.db_value(row[f.name]) for f in fields]
+            cached = (sql, fields) if ours == list(params) else (None, None)
+            self._sql_cache[key] = cached
+            if cached[0] is None:
+                self._log.warning("call_upsert_sql_not_cached", reason="parameter order differs")
+            database.execute_sql(sql, params)
+            return
+        sql, fields = cached
+        if sql is None:
+            self._upsert([row])
+            return
+        database.execute_sql(sql, [f.db_value(row[f.name]) for f in fields])
 
     def _spool_record(self, record: CallRecord, saved_at: datetime, error: StoreError) -> None:
         log = self._log.bind(call_uuid=record.call_uuid)

@@ -49,8 +49,7 @@ def ring(ctx, employees, *, ring_time_s: int, step: str, **route_fields) -> Brid
     Returns the BridgeResult (None when nobody could be claimed). Each employee is
     claimed busy for this call while ringing and released after.
     """
-    store = ctx.services.store.employees
-    claimed = [e for e in employees if store.mark_busy(e.id, ctx.call.uuid)]
+    claimed = [e for e in employees if ctx.claim(e.id)]
     for employee in employees:
         if employee not in claimed:
             ctx.step(step, employee=employee.id, result="skipped", reason="busy", **route_fields)
@@ -74,7 +73,7 @@ def ring(ctx, employees, *, ring_time_s: int, step: str, **route_fields) -> Brid
         raise
     finally:
         for employee in claimed:
-            store.mark_free(employee.id, ctx.call.uuid)
+            ctx.release(employee.id)
     who = legs.get(result.other_leg_uuid)
     for employee in claimed:
         answered = result.answered and (who is employee or (who is None and len(claimed) == 1))
