@@ -54,7 +54,7 @@ def _check(what: str, value: str) -> str:
 def _word(what: str, value: str) -> str:
     """A non-empty token without whitespace (app name, event name, header name)."""
     _check(what, value)
-    if not value or any(c.isspace() for c in value):
+    if not value or len(value.split()) != 1 or value.strip() != value:
         raise ValueError(f"{what} must be a non-empty word without spaces: {value!r}")
     return value
 

@@ -96,21 +96,44 @@ class Event:
 
     ``body`` is ``None`` unless the event carries one (BACKGROUND_JOB: the api result, as
     raw bytes). Channel variables are headers named ``variable_<name>``.
+
+    A text/event-plain event holds ~100 url-encoded headers of which a call usually reads
+    two or three, so it is parsed lazily: ``get`` of the first few names scans the raw
+    header block for that one line; ``headers`` (or more lookups) parses it all. The
+    block's form is checked when the event is built (one ``Name: value`` per line), so a
+    malformed event still fails at ``Frame.event()``.
     """
 
-    __slots__ = ("headers", "body")
+    __slots__ = ("_headers", "body", "_head", "_peeks")
 
-    def __init__(self, headers: dict[str, str], body: bytes | None = None):
-        self.headers = headers
+    def __init__(self, headers: dict[str, str] | None = None, body: bytes | None = None, *,
+                 head: bytes | None = None):
+        self._headers = headers if headers is not None or head is not None else {}
         self.body = body
+        self._head = head
+        self._peeks = 0
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """Every header, url-decoded (parsed on first use)."""
+        headers = self._headers
+        if headers is None:
+            headers = self._headers = _unquote_values(_split_head(self._head))
+            self._head = None
+        return headers
 
     @property
     def name(self) -> str | None:
         """The ``Event-Name`` header (``CHANNEL_EXECUTE_COMPLETE``, ...), or None."""
-        return self.headers.get(Header.EVENT_NAME)
+        return self.get(Header.EVENT_NAME)
 
     def get(self, key: str, default: str | None = None) -> str | None:
         """A header value (exact name), or ``default``."""
+        if self._headers is None and self._peeks < _MAX_PEEKS:
+            self._peeks += 1
+            value = _peek(self._head, key)
+            if value is not None:
+                return value
         return self.headers.get(key, default)
 
     def __getitem__(self, key: str) -> str:
@@ -121,18 +144,37 @@ class Event:
 
     def variable(self, name: str, default: str | None = None) -> str | None:
         """Channel variable ``name`` (the ``variable_<name>`` header), or ``default``."""
-        return self.headers.get("variable_" + name, default)
+        return self.get("variable_" + name, default)
 
     def __repr__(self) -> str:
         body = f", body={len(self.body)} bytes" if self.body is not None else ""
         return f"<Event {self.name} {len(self.headers)} headers{body}>"
 
 
-def _parse_event_plain(body: bytes) -> Event:
-    """Parse a text/event-plain body: ``Name: value`` lines, a blank line, and when the
-    event has ``Content-Length: M``, M bytes of inner body (BACKGROUND_JOB, capture 16)."""
-    end, sep = find_blank_line(body)
-    head = body[:end] if end >= 0 else body.rstrip(b"\r\n")
+#: Single-header lookups served by scanning before an event is parsed whole.
+_MAX_PEEKS = 6
+
+
+def _peek(head: bytes, key: str) -> str | None:
+    """The url-decoded value of header ``key`` in a well-formed header block, or None.
+
+    The last occurrence wins, as in a dict built from the lines."""
+    needle = ("\n" + key + ": ").encode()
+    i = head.rfind(needle)
+    if i >= 0:
+        start = i + len(needle)
+    elif head.startswith(needle[1:]):
+        start = len(needle) - 1
+    else:
+        return None
+    end = head.find(b"\n", start)
+    raw = head[start:end] if end >= 0 else head[start:]
+    value = raw.decode("utf-8", "replace").rstrip("\r")
+    return _unquote(value) if "%" in value else value
+
+
+def _split_head(head: bytes) -> dict[str, str]:
+    """``Name: value`` lines -> dict (values still url-encoded)."""
     text = head.decode("utf-8", "replace")
     if "\r" in text:
         text = text.replace("\r\n", "\n")
@@ -143,7 +185,19 @@ def _parse_event_plain(body: bytes) -> Event:
             raise ValueError
     except ValueError:  # the slow path splits at the first colon, or names the bad line
         headers = _parse_lines_tolerant(lines)
-    _unquote_values(headers)
+    return headers
+
+
+def _parse_event_plain(body: bytes) -> Event:
+    """Parse a text/event-plain body: ``Name: value`` lines, a blank line, and when the
+    event has ``Content-Length: M``, M bytes of inner body (BACKGROUND_JOB, capture 16)."""
+    end, sep = find_blank_line(body)
+    head = body[:end] if end >= 0 else body.rstrip(b"\r\n")
+    regular = (head.count(b"\n") + 1 == head.count(b": ") and b"Content-Length:" not in head
+               and b"\n: " not in head and not head.startswith(b": "))
+    if regular:  # the usual event: parse lazily
+        return Event(head=head)
+    headers = _unquote_values(_split_head(head))
     inner = None
     length = headers.get(Header.CONTENT_LENGTH)
     if length is not None:
