@@ -152,3 +152,40 @@ def test_non_utf8_bytes_in_an_event_do_not_break_the_call(tmp_path):
         peer.close()
     finally:
         h.stop()
+
+
+def test_a_malformed_event_in_the_middle_of_a_call_ends_that_call_with_a_record(tmp_path):
+    h = harness(tmp_path)
+    try:
+        with capture_logs() as logs:
+            peer = Peer(h.address)
+            peer.handshake()
+            peer.execute()
+            body = b"Event-Name: CHANNEL_EXECUTE_COMPLETE\nthis line is broken\n\n"
+            peer.send(b"Content-Length: %d\nContent-Type: text/event-plain\n\n" % len(body) + body)
+            assert peer.next_command() is None  # closed at once, not after execute_timeout
+            assert h.wait_idle()
+        assert any(e["event"] == "frame_rejected" for e in logs)
+        assert h.record(peer.channel.uuid).route[-1]["step"] == "caller_hung_up"
+    finally:
+        h.stop()
+
+
+def test_a_connect_reply_without_unique_id_or_with_an_odd_created_time_still_gets_a_record(tmp_path):
+    h = harness(tmp_path)
+    try:
+        peer = Peer(h.address)
+        assert peer.next_command().command == "connect"
+        reply = peer.channel.connect_reply().replace(b"\nUnique-ID: ", b"\nX-Unique-ID: ")
+        reply = reply.replace(b"Caller-Channel-Created-Time: ", b"Caller-Channel-Created-Time: %C2%B2")
+        peer.send(reply)
+        for expected in ("myevents", "linger"):
+            assert peer.next_command().command == expected
+            peer.send(command_reply("+OK"))
+        peer.close()  # the caller is gone
+        assert h.wait_idle()
+        [record] = h.store.calls.list()
+        assert record.call_uuid == peer.channel.uuid  # from Channel-Unique-ID / variable_uuid
+        assert record.started_at is not None
+    finally:
+        h.stop()

@@ -77,6 +77,16 @@ def classify_bridge(complete: Event, bridged_uuid: str | None) -> BridgeResult:
     return BridgeResult(outcome, disposition, dialstatus, cause)
 
 
+def arrival_time(raw: str | None) -> datetime:
+    """``Caller-Channel-Created-Time`` (µs since the epoch, a decimal string) as an aware UTC
+    datetime; now for a missing, non-numeric or implausible value (before 1971, after 9000)."""
+    if raw and raw.isascii() and raw.isdigit():
+        micros = int(raw)
+        if 31_536_000_000_000 <= micros <= 221_845_392_000_000_000:
+            return datetime.fromtimestamp(micros / 1e6, tz=timezone.utc)
+    return datetime.now(timezone.utc)
+
+
 @dataclass(frozen=True)
 class RecordResult:
     """A finished ``record``: path as given; duration_s from ``record_seconds`` (None if unknown)."""
@@ -124,12 +134,13 @@ class Call:
         self.data = data
         self.execute_timeout_s = execute_timeout_s
         self._var_seq = itertools.count(1)
+        self._created_at = arrival_time(data.get(N.Header.CALLER_CHANNEL_CREATED_TIME))
 
     # ------------------------------------------------------------ channel facts
     @property
     def uuid(self) -> str | None:
-        """The controlled channel's Unique-ID."""
-        return self.data.get(N.Header.UNIQUE_ID)
+        """The controlled channel's Unique-ID (see ``channel_uuid``)."""
+        return self.conn.channel_uuid
 
     @property
     def destination(self) -> str:
@@ -143,11 +154,9 @@ class Call:
 
     @property
     def created_at(self) -> datetime:
-        """Arrival time (UTC) from ``Caller-Channel-Created-Time`` (µs since the epoch)."""
-        raw = self.data.get(N.Header.CALLER_CHANNEL_CREATED_TIME)
-        if raw and raw.isdigit() and int(raw) > 0:
-            return datetime.fromtimestamp(int(raw) / 1e6, tz=timezone.utc)
-        return datetime.now(timezone.utc)
+        """Arrival time (UTC) from ``Caller-Channel-Created-Time`` (µs since the epoch);
+        when that is missing or not a plausible time, the moment the call was handed over."""
+        return self._created_at
 
     def variable(self, name: str) -> str | None:
         """A channel variable as it was when the call was handed over (``variable_<name>``)."""

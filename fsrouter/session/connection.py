@@ -47,6 +47,17 @@ def _new_uuid() -> str:
     return str(uuid.uuid4())
 
 
+def channel_uuid(data: Event) -> str:
+    """The controlled channel's id from the connect reply: ``Unique-ID``, else the same id
+    under ``Channel-Unique-ID`` / ``Caller-Unique-ID`` / ``variable_uuid``, else a fresh
+    one (so the call still gets a record; FreeSWITCH always sends ``Unique-ID``)."""
+    for header in (N.Header.UNIQUE_ID, "Channel-Unique-ID", "Caller-Unique-ID", "variable_uuid"):
+        value = data.get(header)
+        if value:
+            return value
+    return "fsrouter-" + _new_uuid()
+
+
 class EslConnection(OutboundSession):
     """The controlled channel's socket, as FreeSWITCH's ``socket`` application hands it over.
 
@@ -129,12 +140,11 @@ class EslConnection(OutboundSession):
             if not data:
                 break
             try:
-                frames = self._parser.feed(data)
-            except EslProtocolError as exc:
+                for frame in self._parser.feed(data):
+                    self.handle_frame(frame)
+            except EslProtocolError as exc:  # a bad frame or event body ends this call, cleanly
                 self.log.warning("frame_rejected", error=str(exc), buffered_bytes=self._parser.buffered)
                 break
-            for frame in frames:
-                self.handle_frame(frame)
         self._gone("socket_closed")
         try:
             self.sock.close()
@@ -142,7 +152,10 @@ class EslConnection(OutboundSession):
             pass
 
     def handle_frame(self, frame: Frame) -> None:
-        """Route one frame: replies to their waiter (FIFO), events to handlers, notices."""
+        """Route one frame: replies to their waiter (FIFO), events to handlers, notices.
+
+        raises EslProtocolError for a malformed event body (the reader then ends the call).
+        """
         if self.observer is not None:
             self.observer("fs", frame.raw)
         ctype = frame.content_type
@@ -157,12 +170,7 @@ class EslConnection(OutboundSession):
                 self.answered = True
             if name not in _PARSED_EVENTS and not (self.event_handlers.get(name) or self.event_handlers.get("*")):
                 return  # nobody reads it: skip parsing ~100 url-encoded headers
-            try:
-                event = frame.event()
-            except EslProtocolError as exc:
-                self.log.warning("frame_rejected", error=str(exc))
-                return
-            self.handle_event(event)
+            self.handle_event(frame.event())  # EslProtocolError: see receive_events
         elif ctype == N.ContentType.DISCONNECT_NOTICE:
             disposition = frame.headers.get(N.Header.CONTENT_DISPOSITION)
             self.log.debug("disconnect_notice", disposition=disposition)
@@ -253,7 +261,9 @@ class EslConnection(OutboundSession):
         reply = self.send_raw(commands.connect())
         data = reply.event()
         self.session_data = data.headers
-        self.channel_uuid = data.get(N.Header.UNIQUE_ID)
+        self.channel_uuid = channel_uuid(data)
+        if data.get(N.Header.UNIQUE_ID) is None:
+            self.log.warning("connect_reply_without_unique_id", call_uuid=self.channel_uuid)
         self._outbound_connected = True
         return data
 
