@@ -19,6 +19,11 @@ from fsrouter.esl import commands
 from fsrouter.session.call import Call
 from fsrouter.session.connection import EslConnection, FrameObserver
 
+#: Refused calls handed back at once: at least this many exchanges in flight (else 4 x max_calls).
+REFUSALS_MIN = 1000
+#: Seconds a refusal waits for each reply: a real FreeSWITCH answers in well under 1 ms.
+REFUSAL_TIMEOUT_S = 1.0
+
 #: The flow's entry point: ``handle_call(call, log)``; it owns the call until it returns.
 CallHandler = Callable[[Call, object], None]
 
@@ -96,7 +101,7 @@ class CallServer:
         if self._stopping or len(self.calls) >= self.max_calls:
             reason = "stopping" if self._stopping else "max_calls"
             self.log.warning("call_refused", reason=reason, active_calls=len(self.calls), peer=args[1][0])
-            if len(self._refusals) >= self.max_calls:  # a flood: do not even talk
+            if len(self._refusals) >= max(4 * self.max_calls, REFUSALS_MIN):  # a flood: do not even talk
                 close(*args)
                 return None
             return self._refusals.spawn(func, self._refuse, close, args)
@@ -111,12 +116,12 @@ class CallServer:
         ``socket_resume=true``) FreeSWITCH hangs the caller up when the socket app returns
         (PROTOCOL-NOTES §7); with it, the dialplan goes on to the next engine or the backup.
         """
-        conn = EslConnection(sock, log=self.log, new_id=self.new_id, reply_timeout_s=min(self.reply_timeout_s, 2.0))
+        conn = EslConnection(sock, log=self.log, new_id=self.new_id, reply_timeout_s=min(self.reply_timeout_s, REFUSAL_TIMEOUT_S))
         conn.start()
         try:
             conn.connect()
             conn.send_raw(commands.resume())
-            conn.exit(timeout_s=min(self.hangup_timeout_s, 2.0))
+            conn.exit(timeout_s=min(self.hangup_timeout_s, REFUSAL_TIMEOUT_S))
         except (CallHungUp, EslTimeout, EslProtocolError) as exc:
             self.log.info("call_refusal_incomplete", error=str(exc))
         finally:
