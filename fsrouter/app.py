@@ -14,13 +14,14 @@ from pathlib import Path
 import gevent
 import gevent.event
 
-from fsrouter.errors import ConfigInvalid
+from fsrouter.errors import ConfigInvalid, StoreError
 from fsrouter.flow.callback_runner import CallbackRunner
 from fsrouter.flow.callbacks import request_callback
 from fsrouter.flow.catalog import Catalog
 from fsrouter.flow.context import Services
 from fsrouter.flow.engine import Engine
 from fsrouter.flow.melodies import MelodyResolver
+from fsrouter.flow.store_guard import CallTimeStore
 from fsrouter.flow.nodes.recording import purge_periodically
 from fsrouter.flow.webhook import CardPublisher
 from fsrouter.log import get_logger
@@ -49,6 +50,38 @@ def inbound_client(esl) -> InboundClient | None:
                          reply_timeout_s=esl.reply_timeout)
 
 
+def open_store_or_degrade(url: str, spool_dir, *, log):
+    """Open the store; if the database is down, open it without touching it and serve anyway.
+
+    Returns (store, ready). ready False: calls are routed with the store's fallbacks and
+    their records spooled; ``App.start`` keeps trying to create the tables and flush the
+    spool. A bad URL (or any other StoreError from a store that cannot exist) still raises.
+    """
+    try:
+        return open_store(url, spool_dir=spool_dir), True
+    except StoreError as exc:
+        store = open_store(url, spool_dir=spool_dir, create=False)  # raises for a bad URL
+        log.error("store_unavailable_at_start", error=str(exc), retry_every_s=STORE_RETRY_S)
+        return store, False
+
+
+#: Seconds between attempts to reach a database that was down at start.
+STORE_RETRY_S = 10.0
+
+
+def wait_for_store(store, stopped, *, log, interval_s: float = STORE_RETRY_S) -> None:
+    """Until it works or ``stopped`` is set: create the tables, flush the spool."""
+    while not stopped.wait(interval_s):
+        try:
+            store.create_tables()
+            flushed = store.calls.flush_spool()
+        except StoreError as exc:
+            log.warning("store_still_unavailable", error=str(exc))
+            continue
+        log.info("store_available", spooled_records_written=flushed)
+        return
+
+
 @dataclass
 class Overrides:
     """Command-line / environment values that win over settings.yaml (None = use settings)."""
@@ -66,9 +99,9 @@ class App:
         self.catalog = Catalog.load(self.config_dir)
         settings = self.catalog.config.settings
         overrides = overrides or Overrides()
-        self.store = open_store(overrides.db or settings.db, spool_dir=settings.folders.spool)
-        self.store.calls.flush_spool()
-        self.services = Services(store=self.store,
+        self.store, self._store_ready = open_store_or_degrade(overrides.db or settings.db, settings.folders.spool,
+                                                              log=self.log)
+        self.services = Services(store=CallTimeStore(self.store, get_logger(component="store")),
                                  melodies=MelodyResolver(settings.folders.sounds, self.config_dir),
                                  folders=settings.folders)
         if settings.crm_webhook is not None:
@@ -110,6 +143,8 @@ class App:
         self.server.start()
         if self.services.cards is not None:
             self.services.cards.start()
+        if not self._store_ready:
+            gevent.spawn(wait_for_store, self.store, self._stop, log=self.log)
         self._purger = gevent.spawn(purge_periodically, lambda: self.catalog, self.store, self._stop,
                                     clock=self.services.clock, log=get_logger(component="recordings"))
         self._purger.link_exception(lambda g: self.log.error("recordings_purger_crashed", error=repr(g.exception)))
