@@ -10,6 +10,7 @@ A reference to an entry that exists in the YAML but failed validation is not rep
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Optional, Sequence
@@ -306,6 +307,38 @@ def check_builtin_melodies_are_installed(draft: Draft) -> Iterator[Optional[Conf
     yield from ()
 
 
+#: settings.yaml folders fsrouter writes to, created on first use.
+WRITABLE_FOLDERS = ("voicemail", "recordings", "spool")
+
+
+def check_working_folders_are_usable(draft: Draft) -> Iterator[Optional[ConfigError]]:
+    """``folders.voicemail`` / ``recordings`` / ``spool`` are each a folder, or can be created:
+    the nearest existing parent is a folder this user may write. (``qa.record_sessions`` is
+    left out on purpose: a recording folder that fails is logged and never fails a call.)"""
+    for name in WRITABLE_FOLDERS:
+        folder = getattr(draft.settings.folders, name)
+        problem = _folder_problem(Path(folder))
+        if problem:
+            yield draft.at(draft.path(SETTINGS_FILE), ("folders", name), f"{folder} {problem}")
+
+
+def _folder_problem(folder: Path) -> str | None:
+    """Why fsrouter could not use ``folder`` as a working folder, or None."""
+    try:
+        if folder.exists():
+            return None if folder.is_dir() else "exists and is not a folder"
+        parent = folder.parent
+        while not parent.exists() and parent != parent.parent:
+            parent = parent.parent
+    except OSError as exc:  # e.g. a parent that cannot be searched
+        return f"cannot be checked: {exc.strerror or exc}"
+    if not parent.is_dir():
+        return f"cannot be created: {parent} is not a folder"
+    if not os.access(parent, os.W_OK | os.X_OK):
+        return f"cannot be created: {parent} is not writable"
+    return None
+
+
 def check_backup_has_a_gateway(draft: Draft) -> Iterator[Optional[ConfigError]]:
     """The FreeSWITCH dialplan bridges to a backup number through a gateway: the backup's
     own, else the line's outbound.gateway (also for the global backup of settings.yaml)."""
@@ -342,6 +375,7 @@ CHECKS: tuple[Check, ...] = (
     check_melody_files_exist,
     check_builtin_melodies_are_installed,
     check_backup_has_a_gateway,
+    check_working_folders_are_usable,
 )
 
 

@@ -9,6 +9,7 @@ strictly (``yamlsource``), every entry validated on its own (pydantic), then the
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import types
 import typing
@@ -39,6 +40,9 @@ def load_config(root: str | Path) -> Config:
     draft = Draft(root=folder.resolve(), shown=str(folder))
     if not draft.root.is_dir():
         raise ConfigInvalid([ConfigError(str(folder), None, "", "no such config folder")])
+    unreadable = _unreadable_folder(draft.root, str(folder))
+    if unreadable is not None:
+        raise ConfigInvalid([unreadable])
     errors: list[ConfigError] = []
     _load_settings(draft, errors)
     draft.employees = _load_entries(draft, EMPLOYEES_FILE, "employees", Employee, draft.employee_ids, errors)
@@ -48,21 +52,53 @@ def load_config(root: str | Path) -> Config:
     errors.extend(run_checks(draft))
     if errors:
         raise ConfigInvalid(sorted(errors, key=lambda e: (e.path, e.line or 0, e.field)))
+    try:
+        version = folder_version(draft.root, shown=draft.shown)
+    except ConfigError as exc:
+        raise ConfigInvalid([exc]) from None
     return Config(root=draft.root, settings=draft.settings, employees=draft.employees, groups=draft.groups,
-                  menus=draft.menus, lines=draft.lines, version=folder_version(draft.root),
+                  menus=draft.menus, lines=draft.lines, version=version,
                   warnings=tuple(sorted(draft.warnings, key=lambda e: (e.path, e.line or 0, e.field))))
 
 
-def folder_version(root: Path) -> str:
+def folder_version(root: Path, shown: str | None = None) -> str:
     """First 16 hex chars of sha256 over every file under ``root``: for each, sorted by
-    relative POSIX path, the path, a NUL, the size and the bytes."""
+    relative POSIX path, the path, a NUL, the size and the bytes.
+
+    A folder or file that cannot be read (permissions) is a ConfigError naming it, joined
+    to ``shown`` (the folder as the user named it; default ``root``)."""
+    shown = str(root) if shown is None else shown
     digest = hashlib.sha256()
-    files = sorted((p.relative_to(root).as_posix(), p) for p in root.rglob("*") if p.is_file())
+    files = []
+
+    def unreadable(exc: OSError) -> None:
+        where = Path(shown, Path(exc.filename).relative_to(root)) if exc.filename else Path(shown)
+        raise ConfigError(str(where), None, "", f"cannot read the folder: {exc.strerror or exc}")
+
+    for folder, subfolders, names in os.walk(root, onerror=unreadable):
+        subfolders.sort()
+        for name in names:
+            path = Path(folder, name)
+            if path.is_file():
+                files.append((path.relative_to(root).as_posix(), path))
+    files.sort()
     for relative, path in files:
-        data = path.read_bytes()
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise ConfigError(str(Path(shown, relative)), None, "", f"cannot read: {exc.strerror or exc}") from None
         digest.update(f"{relative}\0{len(data)}\0".encode())
         digest.update(data)
     return digest.hexdigest()[:16]
+
+
+def _unreadable_folder(folder: Path, shown: str) -> ConfigError | None:
+    """A ConfigError when ``folder`` cannot be listed (permissions), else None."""
+    try:
+        os.listdir(folder)
+    except OSError as exc:
+        return ConfigError(shown, None, "", f"cannot read the folder: {exc.strerror or exc}")
+    return None
 
 
 # --- one file at a time ------------------------------------------------------------------
@@ -119,6 +155,10 @@ def _load_entries(draft: Draft, relative: str, key: str, model: type[BaseModel],
 
 def _load_lines(draft: Draft, errors: list[ConfigError]) -> None:
     folder = draft.root / NUMBERS_DIR
+    unreadable = _unreadable_folder(folder, draft.path(NUMBERS_DIR)) if folder.is_dir() else None
+    if unreadable is not None:
+        errors.append(unreadable)
+        return
     files = sorted(folder.glob("*.yaml")) if folder.is_dir() else []
     for stray in sorted(folder.glob("*.yml")) if folder.is_dir() else []:
         errors.append(ConfigError(draft.path(f"{NUMBERS_DIR}/{stray.name}"), None, "", "line files end in .yaml"))
@@ -126,11 +166,11 @@ def _load_lines(draft: Draft, errors: list[ConfigError]) -> None:
         errors.append(ConfigError(draft.path(NUMBERS_DIR), None, "", "no line files: add numbers/NAME.yaml"))
     for file in files:
         relative = f"{NUMBERS_DIR}/{file.name}"
+        ident = file.name[: -len(".yaml")]
+        draft.line_ids.add(ident)  # present, even if unreadable: references to it are not reported
         doc = _read(draft, relative, errors, required=True)
         if doc is None:
             continue
-        ident = file.name[: -len(".yaml")]
-        draft.line_ids.add(ident)
         if not LINE_ID.match(ident):
             errors.append(ConfigError(doc.path, None, "", "a line file is named NAME.yaml, NAME of letters, "
                                       "digits, '_', '.', '-' (first a letter or digit)"))

@@ -40,6 +40,8 @@ def check_relative_file(value: str) -> str:
         return value
     if not value:
         raise ValueError("empty file name: use `default` or a path relative to the config folder")
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise ValueError(f"{value!r} contains a control character (NUL, newline...): not a file name")
     if value.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", value):
         raise ValueError(f"{value!r} is absolute: give a path relative to the config folder")
     if ".." in re.split(r"[/\\]", value):

@@ -31,10 +31,24 @@ _MERGE_TAG = _TAG + "merge"
 _NULL_RE = re.compile(r"^(?:~|null|Null|NULL|)$")
 
 
+#: Most nodes a document may hold once its aliases are expanded (a "billion laughs" guard:
+#: ten nested aliases of ten items each are 300 bytes and 10^7 nodes).
+MAX_EXPANDED_NODES = 100_000
+#: Deepest nesting a document may have (a config needs fewer than ten levels).
+MAX_DEPTH = 64
+
+
 class StrictLoader(yaml.SafeLoader):
-    """SafeLoader without implicit resolvers except null and the merge key ``<<``."""
+    """SafeLoader without implicit resolvers except null and the merge key ``<<``;
+    remembers the line of the first alias (``first_alias_line``)."""
 
     yaml_implicit_resolvers: dict = {}
+    first_alias_line: int | None = None
+
+    def compose_node(self, parent, index):
+        if self.first_alias_line is None and self.check_event(yaml.AliasEvent):
+            self.first_alias_line = self.peek_event().start_mark.line + 1
+        return super().compose_node(parent, index)
 
 
 StrictLoader.add_implicit_resolver(_NULL_TAG, _NULL_RE, ["~", "n", "N", ""])
@@ -63,26 +77,102 @@ def parse_yaml(text: str | bytes, path: str) -> YamlDoc:
     """Parse one YAML document strictly; ``path`` is only used in errors.
 
     Raises ConfigError(path, line, field, message) on a syntax error (line from the YAML
-    mark), on a duplicate key (line of the second key), on a non-scalar or null mapping key,
-    on an unknown tag, and on a recursive alias. An empty file gives ``data`` None.
+    mark), on a control character (its line), on a duplicate key (line of the second key),
+    on a non-scalar or null mapping key, on an unknown tag, on a recursive alias, on nesting
+    deeper than MAX_DEPTH, and on a document that expands through its aliases to more than
+    MAX_EXPANDED_NODES nodes (line of the first alias; checked before anything is built).
+    An empty file gives ``data`` None.
     """
-    loader = StrictLoader(text)
+    loader = None
     try:
+        loader = StrictLoader(text)  # a str is checked for control characters here
         node = loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
         message = " ".join(p for p in (exc.context, exc.problem) if p) or str(exc)
         raise ConfigError(path, line, "", f"YAML syntax error: {message}") from None
+    except yaml.reader.ReaderError as exc:
+        raise ConfigError(path, _line_at(text, exc.position), "",
+                          f"character {_codepoint(exc.character)} is not allowed in YAML "
+                          f"(control characters and NUL bytes are refused)") from None
     except yaml.YAMLError as exc:
         raise ConfigError(path, None, "", f"YAML error: {exc}") from None
+    except RecursionError:
+        raise _too_deep(path, None) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     lines: dict[tuple, int] = {}
     if node is None:
         return YamlDoc(path, None, {(): 1})
-    data = _Builder(path, lines).build(node, ())
+    size, depth, deepest = _expanded_size(node)
+    if size > MAX_EXPANDED_NODES:
+        raise ConfigError(path, loader.first_alias_line or 1, "",
+                          f"aliases expand the document to {size:,} nodes (at most {MAX_EXPANDED_NODES:,}; "
+                          f"the line is the first alias): refused as a YAML \"billion laughs\"")
+    if depth > MAX_DEPTH:
+        raise _too_deep(path, deepest)
+    try:
+        data = _Builder(path, lines).build(node, ())
+    except RecursionError:  # pragma: no cover - MAX_DEPTH keeps the builder well inside the limit
+        raise _too_deep(path, None) from None
     return YamlDoc(path, data, lines)
+
+
+def _too_deep(path: str, line: int | None) -> ConfigError:
+    return ConfigError(path, line, "", f"nested too deeply (more than {MAX_DEPTH} levels of lists or mappings)")
+
+
+def _line_at(text: str | bytes, position: int | None) -> int | None:
+    """1-based line of character ``position`` in ``text``."""
+    if position is None or position < 0:
+        return None
+    newline = b"\n" if isinstance(text, bytes) else "\n"
+    return text[:position].count(newline) + 1
+
+
+def _codepoint(character: Any) -> str:
+    code = character if isinstance(character, int) else ord(character) if character else 0
+    return f"U+{code:04X}"
+
+
+def _expanded_size(root: Node) -> tuple[int, int, int | None]:
+    """(nodes, depth, line of a deepest node) of ``root`` with every alias expanded in place.
+
+    Iterative, memoised per node object (an alias is the very node it names), so a file of
+    nested aliases costs its composed size, not its expanded one. A recursive alias counts
+    once here; the builder reports it.
+    """
+    size: dict[int, int] = {}
+    depth: dict[int, tuple[int, int]] = {}
+    stack: list[tuple[Node, bool]] = [(root, False)]
+    active: set[int] = set()
+    while stack:
+        node, done = stack.pop()
+        key = id(node)
+        if done:
+            children = _children(node)
+            size[key] = 1 + sum(size.get(id(c), 1) for c in children)
+            below = max((depth.get(id(c), (1, c.start_mark.line + 1)) for c in children), default=None)
+            depth[key] = (below[0] + 1, below[1]) if below else (1, node.start_mark.line + 1)
+            active.discard(key)
+            continue
+        if key in size or key in active:
+            continue
+        active.add(key)
+        stack.append((node, True))
+        stack.extend((c, False) for c in _children(node))
+    levels, line = depth[id(root)]
+    return size[id(root)], levels, line
+
+
+def _children(node: Node) -> list[Node]:
+    if isinstance(node, SequenceNode):
+        return list(node.value)
+    if isinstance(node, MappingNode):
+        return [n for pair in node.value for n in pair]
+    return []
 
 
 def read_yaml(file, path: str) -> YamlDoc:

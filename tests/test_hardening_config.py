@@ -1,0 +1,208 @@
+"""Hostile or broken config files: refused at load time as `file:line: field: message`,
+never a traceback, a hang or gigabytes of memory."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from structlog.testing import capture_logs
+
+from fsrouter.errors import ConfigError, ConfigInvalid
+from fsrouter.flow.loader import load_config
+from fsrouter.flow.yamlsource import parse_yaml
+
+SHIPPED = Path(__file__).resolve().parents[1] / "config"
+
+
+@pytest.fixture
+def cfg(tmp_path, monkeypatch) -> Path:
+    """A copy of the shipped config as ./config, with the working directory at its parent."""
+    shutil.copytree(SHIPPED, tmp_path / "config")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path / "config"
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, 1))
+
+
+def problems(root="config") -> list[ConfigError]:
+    with pytest.raises(ConfigInvalid) as caught:
+        load_config(root)
+    return caught.value.errors
+
+
+def check(config: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "fsrouter", "check", "--config", str(config)],
+                          capture_output=True, text=True, timeout=60)
+
+
+def laughs(levels: int) -> str:
+    """A "billion laughs" qa: section: level n is ten aliases of level n-1."""
+    names = "abcdefghij"
+    out = ["qa:", f'  sample: &a [{", ".join(["x"] * 10)}]']
+    for i in range(1, levels):
+        out.append(f"  k{names[i]}: &{names[i]} [{', '.join(['*' + names[i - 1]] * 10)}]")
+    return "\n".join(out) + "\n"
+
+
+# --- defect 1: billion laughs --------------------------------------------------------------
+
+def test_a_yaml_billion_laughs_is_refused_at_once_naming_the_file_and_the_first_alias():
+    started = time.monotonic()
+    with pytest.raises(ConfigError) as caught:
+        parse_yaml(laughs(9), "settings.yaml")  # 10^9 nodes once expanded
+    assert time.monotonic() - started < 2
+    error = caught.value
+    assert error.path == "settings.yaml" and error.line == 3  # kb: &b [*a, ...]
+    assert "billion laughs" in error.message and "100,000" in error.message
+
+
+def test_fsrouter_check_refuses_a_billion_laughs_settings_file_quickly_with_exit_1(cfg):
+    (cfg / "settings.yaml").write_text(laughs(7))
+    started = time.monotonic()
+    result = check(cfg)
+    assert time.monotonic() - started < 20
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert f"{cfg}/settings.yaml:3: aliases expand the document" in result.stderr
+
+
+def test_a_sighup_reload_of_a_billion_laughs_keeps_the_old_config_and_logs_the_error(cfg, tmp_path):
+    from fsrouter.app import App, Overrides
+
+    app = App(cfg, Overrides(db=f"sqlite:///{tmp_path / 'x.db'}", listen="127.0.0.1:0"))
+    try:
+        version = app.catalog.version
+        (cfg / "settings.yaml").write_text(laughs(8))
+        with capture_logs() as logs:
+            started = time.monotonic()
+            assert app.reload() is False
+            assert time.monotonic() - started < 5
+        assert app.catalog.version == version
+        refused = next(e for e in logs if e["event"] == "config_reload_refused")
+        assert refused["errors"][0].startswith(f"{cfg}/settings.yaml:3: aliases expand")
+    finally:
+        app.store.close()
+
+
+def test_aliases_that_expand_to_a_reasonable_size_still_work():
+    doc = parse_yaml(laughs(3), "settings.yaml")  # 1,000 leaves
+    assert len(doc.data["qa"]["kc"]) == 10 and doc.data["qa"]["kc"][9][9][9] == "x"
+
+
+# --- defect 2: tracebacks instead of file:line: field: message ----------------------------
+
+@pytest.mark.parametrize("byte", ["\x00", "\x07", "\x1b"])
+def test_a_control_byte_in_a_yaml_file_is_a_located_config_error(cfg, byte):
+    line_file = cfg / "numbers" / "kyiv-sales.yaml"
+    edit(line_file, "name: Kyiv sales", f"name: Kyiv{byte} sales")
+    errors = [e for e in problems() if e.path == "config/numbers/kyiv-sales.yaml"]
+    assert len(errors) == 1
+    number = next(i for i, t in enumerate(line_file.read_text().splitlines(), 1) if "name: Kyiv" in t)
+    assert errors[0].line == number
+    assert f"U+{ord(byte):04X}" in errors[0].message
+
+
+def test_a_control_byte_makes_fsrouter_check_exit_1_without_a_traceback(cfg):
+    edit(cfg / "employees.yaml", "employees:", "employees:\x00")
+    result = check(cfg)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert f"{cfg}/employees.yaml:" in result.stderr
+
+
+@pytest.mark.parametrize("text", [
+    "name: " + "[" * 5000 + "]" * 5000 + "\n",
+    "".join(" " * i + f"k{i}:\n" for i in range(3000)),
+    "name: " + "[" * 100 + "]" * 100 + "\n",
+])
+def test_deeply_nested_yaml_is_refused_as_nested_too_deeply(cfg, text):
+    (cfg / "numbers" / "kyiv-sales.yaml").write_text(text)
+    errors = [e for e in problems() if e.path == "config/numbers/kyiv-sales.yaml"]
+    assert [e.message for e in errors] == ["nested too deeply (more than 64 levels of lists or mappings)"]
+
+
+def test_a_line_file_that_cannot_be_parsed_is_not_also_reported_as_a_missing_line(cfg):
+    (cfg / "numbers" / "kyiv-sales.yaml").write_text("name: [[[\n")
+    assert {e.path for e in problems()} == {"config/numbers/kyiv-sales.yaml"}
+
+
+def test_an_unreadable_file_in_the_config_folder_is_a_config_error_naming_it(cfg, monkeypatch):
+    (cfg / "notes.txt").write_text("secret")
+    real = Path.read_bytes
+
+    def read_bytes(self):
+        if self.name == "notes.txt":
+            raise PermissionError(13, "Permission denied", str(self))
+        return real(self)
+
+    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    errors = problems()
+    assert [(e.path, e.message) for e in errors] == [("config/notes.txt", "cannot read: Permission denied")]
+
+
+def test_an_unreadable_config_folder_is_a_config_error_naming_it(cfg, monkeypatch):
+    real = os.listdir
+
+    def listdir(path="."):
+        if Path(path) == cfg:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real(path)
+
+    monkeypatch.setattr(os, "listdir", listdir)
+    errors = problems()
+    assert [(e.path, e.message) for e in errors] == [("config", "cannot read the folder: Permission denied")]
+
+
+def test_an_unreadable_numbers_folder_is_reported_as_unreadable_not_as_empty(cfg, monkeypatch):
+    real = os.listdir
+
+    def listdir(path="."):
+        if Path(path) == cfg / "numbers":
+            raise PermissionError(13, "Permission denied", str(path))
+        return real(path)
+
+    monkeypatch.setattr(os, "listdir", listdir)
+    messages = [(e.path, e.message) for e in problems()]
+    assert ("config/numbers", "cannot read the folder: Permission denied") in messages
+
+
+@pytest.mark.parametrize("folder", ["spool", "voicemail", "recordings"])
+def test_a_working_folder_that_is_a_file_is_refused_by_check(cfg, folder):
+    (cfg / "not-a-folder").write_text("")
+    edit(cfg / "settings.yaml", f"  {folder}: ../var/{folder}", f"  {folder}: not-a-folder")
+    errors = problems()
+    assert [(e.path, e.field) for e in errors] == [("config/settings.yaml", f"folders.{folder}")]
+    assert errors[0].message.endswith("exists and is not a folder")
+    assert errors[0].line == next(i for i, t in enumerate((cfg / "settings.yaml").read_text().splitlines(), 1)
+                                  if t.startswith(f"  {folder}:"))
+
+
+def test_a_working_folder_below_a_file_is_refused_as_one_that_cannot_be_created(cfg):
+    (cfg / "not-a-folder").write_text("")
+    edit(cfg / "settings.yaml", "  spool: ../var/spool", "  spool: not-a-folder/spool/deeper")
+    (error,) = problems()
+    assert error.field == "folders.spool" and "cannot be created" in error.message
+
+
+def test_working_folders_that_do_not_exist_yet_are_fine(cfg):
+    edit(cfg / "settings.yaml", "  spool: ../var/spool", "  spool: ../var/new/spool/here")
+    assert load_config("config").settings.folders.spool.name == "here"
+
+
+@pytest.mark.parametrize("name", ['"a\\0b.mp3"', '"a\\nb.mp3"', '"a\\tb.mp3"'])
+def test_a_melody_name_with_a_control_character_is_a_field_error(cfg, name):
+    line_file = cfg / "numbers" / "kyiv-sales.yaml"
+    edit(line_file, "  greeting: default", f"  greeting: {name}")
+    errors = problems()
+    assert [(e.path, e.field) for e in errors] == [("config/numbers/kyiv-sales.yaml", "melodies.greeting")]
+    assert "control character" in errors[0].message
+    assert errors[0].line is not None
