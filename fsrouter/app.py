@@ -20,6 +20,7 @@ from fsrouter.flow.callbacks import request_callback
 from fsrouter.flow.catalog import Catalog
 from fsrouter.flow.context import Services
 from fsrouter.flow.engine import Engine
+from fsrouter.flow.fspaths import PathMap
 from fsrouter.flow.melodies import MelodyResolver
 from fsrouter.flow.store_guard import CallTimeStore
 from fsrouter.flow.nodes.recording import purge_periodically
@@ -101,8 +102,10 @@ class App:
         overrides = overrides or Overrides()
         self.store, self._store_ready = open_store_or_degrade(overrides.db or settings.db, settings.folders.spool,
                                                               log=self.log)
+        paths = PathMap(settings.freeswitch_paths)
         self.services = Services(store=CallTimeStore(self.store, get_logger(component="store")),
-                                 melodies=MelodyResolver(settings.folders.sounds, self.config_dir),
+                                 melodies=MelodyResolver(settings.folders.sounds, self.config_dir, paths),
+                                 paths=paths,
                                  folders=settings.folders)
         if settings.crm_webhook is not None:
             self.services.cards = CardPublisher.from_settings(settings.crm_webhook, log=get_logger(component="crm"))

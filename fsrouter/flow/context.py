@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable
 
+from fsrouter.flow.fspaths import PathMap
+
 
 def utc_now() -> datetime:
     return datetime.now(timezone.utc)
@@ -27,6 +29,7 @@ class Services:
     new_id: Callable[[], str] = lambda: str(uuid.uuid4())
     voicemail_max_s: int = 120
     cards: Any = None  # flow.webhook.CardPublisher: CRM cards POSTed off the call's path (None: log only)
+    paths: PathMap = field(default_factory=PathMap)  # local folder -> as FreeSWITCH sees it
 
 
 @dataclass
@@ -57,6 +60,10 @@ class CallContext:
 
     def melody(self, stage: str) -> str:
         return self.services.melodies.for_line(self.line, stage)
+
+    def on_freeswitch(self, path: str) -> str:
+        """A local path as FreeSWITCH sees it (settings ``freeswitch_paths``)."""
+        return self.services.paths.for_freeswitch(path)
 
     def claim(self, employee: str) -> bool:
         """Mark ``employee`` busy on this call in the store (atomic across calls and engine

@@ -27,6 +27,7 @@ import mutagen
 from mutagen.mp3 import MP3
 
 from fsrouter.errors import MelodyError
+from fsrouter.flow.fspaths import PathMap
 from fsrouter.flow.model_line import LANGUAGES, MELODY_STAGES
 
 #: Stages a line may override in YAML (``melodies:``).
@@ -94,20 +95,21 @@ class MelodyResolver:
     """Turns (line, stage) into the absolute path FreeSWITCH plays.
 
     sounds_root: the built-in set (settings ``folders.sounds``); config_root: the
-    ``config/`` folder (custom files are relative to it). FreeSWITCH must see both under
-    the same absolute paths (same host, or the folders mounted at the same place).
+    ``config/`` folder (custom files are relative to it); paths: where FreeSWITCH sees
+    those folders when it runs on another host (settings ``freeswitch_paths``).
     """
 
-    def __init__(self, sounds_root: str | Path, config_root: str | Path):
+    def __init__(self, sounds_root: str | Path, config_root: str | Path, paths: PathMap | None = None):
         self.sounds_root = Path(sounds_root).resolve()
         self.config_root = Path(config_root).resolve()
+        self.paths = paths or PathMap()
 
     def builtin(self, language: str, stage: str) -> str:
         """The built-in prompt for ``stage`` in ``language`` as FreeSWITCH names it (no rate
         folder: mod_sndfile adds it). Unknown stage or language: MelodyError."""
         if stage not in BUILTIN_STAGES or language not in LANGUAGES:
             raise MelodyError(f"no built-in melody {language}/{stage}")
-        return str(self.sounds_root / language / f"{stage}.wav")
+        return self.paths.for_freeswitch(str(self.sounds_root / language / f"{stage}.wav"))
 
     def builtin_files(self, language: str, stage: str) -> list[Path]:
         """The shipped files behind :meth:`builtin` on this host, one per BUILTIN_RATES_HZ."""
@@ -122,7 +124,7 @@ class MelodyResolver:
         local = self.config_root / relative
         if Path(relative).is_absolute() or not within(self.config_root, local):
             raise MelodyError(f"melody {relative!r} is outside the config folder")
-        return str(local.resolve())
+        return self.paths.for_freeswitch(str(local.resolve()))
 
     def for_line(self, line, stage: str) -> str:
         """The melody ``line`` plays at ``stage``: its own file, else the built-in one."""

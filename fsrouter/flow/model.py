@@ -100,7 +100,8 @@ class Settings(Frozen):
     drain_timeout: s to let calls finish on stop; country: ISO region used to read national
     numbers; language: default language of lines that set none; backup: global backup number;
     engines: "HOST:PORT" of every fsrouter engine, in the order the generated FreeSWITCH
-    dialplan tries them (empty: just ``listen``).
+    dialplan tries them (empty: just ``listen``); freeswitch_paths: local absolute folder ->
+    the same folder on FreeSWITCH's host, for paths fsrouter sends it (flow.fspaths).
     """
 
     listen: str = "127.0.0.1:8084"
@@ -116,6 +117,15 @@ class Settings(Frozen):
     qa: QaSettings = Field(default_factory=QaSettings)
     engines: tuple[Annotated[str, AfterValidator(check_host_port)], ...] = ()
     crm_webhook: Optional[CrmWebhook] = None  # where CRM cards are POSTed (flow.model_crm)
+    freeswitch_paths: dict[str, str] = Field(default_factory=dict)  # local folder -> as FreeSWITCH sees it
+
+    @field_validator("freeswitch_paths")
+    @classmethod
+    def _absolute_folders(cls, value: dict[str, str]) -> dict[str, str]:
+        for local, remote in value.items():
+            if not (local.startswith("/") and remote.startswith("/")):
+                raise ValueError(f"both folders must be absolute paths: {local!r}: {remote!r}")
+        return value
 
     @model_validator(mode="before")
     @classmethod

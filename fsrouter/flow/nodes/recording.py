@@ -14,10 +14,9 @@ State kept in ``ctx.extra["recording"]``, stored with the call record:
 from __future__ import annotations
 
 import os
-import re
 from datetime import datetime, timedelta
-from pathlib import Path
 
+from fsrouter.flow.callfiles import call_file
 from fsrouter.session.call import RecordingStats, recording_stats
 
 
@@ -27,16 +26,8 @@ def recording_month(line, when: datetime) -> str:
 
 
 def recording_path(ctx) -> str:
-    """``<recordings>/<line>/<YYYY-MM>/<YYYY-MM-DD>_<HHMMSS>_<caller>_<call uuid>.wav``, local time
-    of the line at the call's arrival (Caller-Channel-Created-Time)."""
-    local = ctx.call.created_at.astimezone(ctx.line.tzinfo)
-    caller = re.sub(r"[^0-9A-Za-z+]", "", ctx.call.caller) or "unknown"
-    folder = Path(ctx.services.folders.recordings) / ctx.line.id / local.strftime("%Y-%m")
-    try:
-        folder.mkdir(parents=True, exist_ok=True)  # FreeSWITCH may run elsewhere: best effort
-    except OSError:
-        pass
-    return str(folder / f"{local:%Y-%m-%d_%H%M%S}_{caller}_{ctx.call.uuid}.wav")
+    """The local path of this call's recording (see flow.callfiles.call_file)."""
+    return call_file(ctx, ctx.services.folders.recordings)
 
 
 class StartRecording:
@@ -59,7 +50,7 @@ class StartRecording:
         path = recording_path(ctx)
         ctx.extra["recording"] = {"recorded": True, "path": path, "month": month,
                                   "started_at": ctx.now().isoformat()}
-        ctx.call.record_session(path)
+        ctx.call.record_session(ctx.on_freeswitch(path))
         ctx.step("recording", result="started", path=path, warning=bool(settings.warning))
         return "next"
 
@@ -69,7 +60,7 @@ def stop_recording(ctx) -> None:
     info = ctx.extra.get("recording")
     if not info or not info.get("recorded") or "size_bytes" in info:
         return
-    _keep(info, ctx.call.stop_record_session(info["path"]))
+    _keep(info, ctx.call.stop_record_session(ctx.on_freeswitch(info["path"])))
 
 
 def store_recording(ctx, hangup_complete) -> None:

@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
+from fsrouter.flow.callfiles import call_file
 
 
-def voicemail_path(ctx, owner: str) -> str:
-    """``<voicemail>/<line>/<YYYY-MM>/<YYYY-MM-DD>_<HHMMSS>_<caller>_<call uuid>.wav``; owner unused in the name."""
-    when = ctx.now()
-    caller = re.sub(r"[^0-9A-Za-z+]", "", ctx.call.caller) or "unknown"
-    folder = Path(ctx.services.folders.voicemail) / ctx.line.id / when.strftime("%Y-%m")
-    try:
-        folder.mkdir(parents=True, exist_ok=True)  # FreeSWITCH may run elsewhere: best effort
-    except OSError:
-        pass
-    return str(folder / f"{when:%Y-%m-%d_%H%M%S}_{caller}_{ctx.call.uuid}.wav")
+def voicemail_path(ctx) -> str:
+    """The local path of this call's voice message (see flow.callfiles.call_file)."""
+    return call_file(ctx, ctx.services.folders.voicemail)
 
 
 class Voicemail:
@@ -35,8 +27,8 @@ class Voicemail:
 def take_voicemail(ctx, employee: str | None, *, step: str = "voicemail") -> None:
     """Play the voicemail melody, record the caller, store the message (path, length)."""
     ctx.call.playback(ctx.melody("voicemail"))
-    path = voicemail_path(ctx, employee or ctx.line.id)
-    result = ctx.call.record(path, max_s=ctx.services.voicemail_max_s)
+    path = voicemail_path(ctx)
+    result = ctx.call.record(ctx.on_freeswitch(path), max_s=ctx.services.voicemail_max_s)
     ctx.services.store.voicemails.add(call_uuid=ctx.call.uuid, line=ctx.line.id, employee=employee,
-                                      path=result.path, duration_s=result.duration_s)
-    ctx.step(step, employee=employee, path=result.path, duration_s=result.duration_s)
+                                      path=path, duration_s=result.duration_s)
+    ctx.step(step, employee=employee, path=path, duration_s=result.duration_s)
