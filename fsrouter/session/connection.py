@@ -228,12 +228,14 @@ class EslConnection(OutboundSession):
             self._replies.popleft().set_exception(exc)
 
     # ----------------------------------------------------------------- writing
-    def send_raw(self, data: bytes, *, timeout_s: float | None = None) -> Frame:
+    def send_raw(self, data: bytes, *, timeout_s: float | None = None, already_sent: bool = False) -> Frame:
         """Write one command and wait for its reply frame (command/reply or api/response).
 
         Replies are matched FIFO: the waiter is queued under the writer lock, in the same
-        order the bytes go out. raises CallHungUp if the socket is gone, EslTimeout after
-        ``timeout_s`` (default ``reply_timeout_s``) seconds.
+        order the bytes go out. already_sent: the bytes went out before this connection
+        existed (the server writes ``connect`` at accept time); only wait for the reply.
+        raises CallHungUp if the socket is gone, EslTimeout after ``timeout_s`` (default
+        ``reply_timeout_s``) seconds.
         """
         if self._closed.is_set():
             raise CallHungUp(self.channel_uuid, self.hangup_cause)
@@ -241,7 +243,8 @@ class EslConnection(OutboundSession):
         with self._write_lock:
             self._replies.append(waiter)
             try:
-                self.sock.sendall(data)
+                if not already_sent:
+                    self.sock.sendall(data)
             except OSError:
                 self._gone("write_failed")
                 raise CallHungUp(self.channel_uuid, self.hangup_cause) from None
@@ -256,9 +259,10 @@ class EslConnection(OutboundSession):
     def send(self, data: str):  # greenswitch's signature, kept for its helpers
         return self.send_raw((data + "\n\n").encode())
 
-    def connect(self) -> Event:
-        """Send ``connect``; returns the channel data (an Event, values URL-decoded)."""
-        reply = self.send_raw(commands.connect())
+    def connect(self, *, already_sent: bool = False) -> Event:
+        """Send ``connect`` (unless ``already_sent``); returns the channel data (an Event,
+        values URL-decoded)."""
+        reply = self.send_raw(commands.connect(), already_sent=already_sent)
         data = reply.event()
         self.session_data = data.headers
         self.channel_uuid = channel_uuid(data)

@@ -24,6 +24,8 @@ REFUSALS_MIN = 1000
 #: Seconds a refusal waits for each reply: a real FreeSWITCH answers in well under 1 ms.
 REFUSAL_TIMEOUT_S = 1.0
 
+_CONNECT = commands.connect()
+
 #: The flow's entry point: ``handle_call(call, log)``; it owns the call until it returns.
 CallHandler = Callable[[Call, object], None]
 
@@ -105,6 +107,11 @@ class CallServer:
                 close(*args)
                 return None
             return self._refusals.spawn(func, self._refuse, close, args)
+        try:  # the first command goes out at accept time: setup latency is accept latency
+            args[0].send(_CONNECT)
+        except OSError:
+            close(*args)
+            return None
         greenlet = self.calls.spawn(func, handle, close, args)
         greenlet.link_exception(self._call_crashed)
         return greenlet
@@ -137,7 +144,7 @@ class CallServer:
                              observer=self.observer_for(sock) if self.observer_for else None)
         conn.start()
         try:
-            data = conn.connect()
+            data = conn.connect(already_sent=True)  # written by _spawn
             log = log.bind(call_uuid=conn.channel_uuid)
             conn.log = log
             conn.myevents()
