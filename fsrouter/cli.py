@@ -109,7 +109,13 @@ def cmd_serve(args) -> int:
 
     settings = load_config(args.config).settings
     log.configure(settings.log.level, args.log_format or settings.log.format)
-    return App(args.config, Overrides(db=args.db, listen=args.listen)).serve_forever()
+    listen = args.listen or settings.listen
+    try:  # App() resolves the address, serve_forever() binds it
+        return App(args.config, Overrides(db=args.db, listen=args.listen)).serve_forever()
+    except (OSError, OverflowError, ValueError) as exc:  # socket.gaierror is an OSError
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        print(f"fsrouter serve: cannot listen on {listen}: {reason}", file=sys.stderr)
+        return 1
 
 
 def _store(args):

@@ -1,7 +1,8 @@
 """``fsrouter freeswitch dialplan [--config DIR] [-o FILE]``: FreeSWITCH files made from config/.
 
 Writes the XML dialplan of :mod:`fsrouter.freeswitch_dialplan` to FILE (replaced
-atomically) or to stdout. Exit 0; 1 when the config is invalid (every problem listed).
+atomically) or to stdout. Exit 0; 1 when the config is invalid (every problem listed) or FILE
+cannot be written (a folder, a missing folder, no permission).
 """
 
 from __future__ import annotations
@@ -37,9 +38,18 @@ def run(args) -> int:
         sys.stdout.flush()
         return 0
     target = Path(args.output)
+    if target.is_dir():
+        print(f"fsrouter freeswitch: -o {target}: is a folder, name the file to write", file=sys.stderr)
+        return 1
     partial = target.with_name(target.name + ".partial")
-    partial.write_bytes(data)
-    partial.replace(target)
+    try:
+        partial.write_bytes(data)
+        partial.replace(target)
+    except OSError as exc:
+        if partial.is_file():  # written, not renamed: leave nothing behind
+            partial.unlink()
+        print(f"fsrouter freeswitch: -o {target}: cannot write: {exc.strerror or exc}", file=sys.stderr)
+        return 1
     lines = len(config.lines)
     print(f"wrote {target} ({len(data)} bytes, {lines} line(s))", file=sys.stderr)
     return 0

@@ -31,6 +31,8 @@ from fsrouter.replay.fakefs import FakeFreeSwitch, Scenario
 from fsrouter.session.server import CallServer
 from fsrouter.store import open_store
 
+#: Years ``--at`` accepts (as written), both included.
+AT_YEARS = (1971, 9000)
 #: Route fields shown first (in this order), the rest follow as key=value.
 _LEAD_FIELDS = ("employee", "extension", "number", "menu", "key", "result", "reason", "action", "target")
 
@@ -108,7 +110,9 @@ def scenario_for(args, config, line) -> Scenario:
 
 def arrival_us(text: str | None, zone) -> int:
     """``Caller-Channel-Created-Time`` (µs since the epoch) for ``--at``: ISO 8601, local to
-    ``zone`` when it has no offset; now when None. ValueError for a malformed time."""
+    ``zone`` when it has no offset; now when None. ValueError naming ``--at`` for a malformed
+    time or one outside AT_YEARS (FreeSWITCH's created time is µs after 1970; 0 means "not
+    set" and the engine then uses the current time)."""
     if not text:
         return int(datetime.now().timestamp() * 1_000_000)
     try:
@@ -117,6 +121,9 @@ def arrival_us(text: str | None, zone) -> int:
         raise ValueError(f"--at: {text!r} is not an ISO 8601 time (e.g. 2026-06-03T17:59)") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=zone)
+    if not AT_YEARS[0] <= moment.year <= AT_YEARS[1]:  # so 9999-12-31T23:59-12:00 never overflows
+        raise ValueError(f"--at: {text!r} is out of range: give a time in the years "
+                         f"{AT_YEARS[0]}..{AT_YEARS[1]}")
     return int(moment.timestamp() * 1_000_000)
 
 

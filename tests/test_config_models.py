@@ -29,10 +29,6 @@ def test_the_example_numbers_are_valid_e164(number):
     assert to_e164(number) == number
 
 
-def test_separators_in_a_number_are_removed():
-    assert to_e164("+38 (044) 123-45-67") == "+380441234567"
-
-
 @pytest.mark.parametrize("number", ["380441234567", "0441234567", "+38044", "+3804412345678", "+", "abc", "+0441234567"])
 def test_numbers_that_are_not_valid_e164_are_refused(number):
     with pytest.raises(ValueError):

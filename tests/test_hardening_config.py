@@ -206,3 +206,15 @@ def test_a_melody_name_with_a_control_character_is_a_field_error(cfg, name):
     assert [(e.path, e.field) for e in errors] == [("config/numbers/kyiv-sales.yaml", "melodies.greeting")]
     assert "control character" in errors[0].message
     assert errors[0].line is not None
+
+
+# --- defect 4: E.164 is '+' and digits -------------------------------------------------------
+
+@pytest.mark.parametrize("written", ["+380 67 111 2233", "+380-67-111-22-33", "+38 (067) 111-22-33"])
+def test_a_config_number_with_separators_is_refused_showing_the_e164_form_to_write(cfg, written):
+    employees = cfg / "employees.yaml"
+    edit(employees, '"+380671112233"', f'"{written}"')
+    (error,) = problems()
+    assert (error.path, error.field) == ("config/employees.yaml", "employees.bob.phones[0]")
+    assert '"+380671112233"' in error.message and "'+' and digits only" in error.message
+    assert error.line == next(i for i, t in enumerate(employees.read_text().splitlines(), 1) if written in t)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from fsrouter.esl import names as N
-from fsrouter.flow.phone import normalize
+from fsrouter.flow.phone import valid_number
 
 #: Seconds the client's phone may ring on an attempt (the agent rings for the group's ring_time).
 CLIENT_RING_TIME_S = 45
@@ -117,16 +117,18 @@ def request_callback(store, config, line_id: str, number: str, *, now: datetime)
     at ``now`` (aware UTC). number: E.164 or national (read with settings.country).
 
     Returns the stored CallbackRecord. ValueError (with the reason) for an unknown line,
-    a line without a group, or a number that is not a phone number.
+    a line without a group, or a number that is not a valid phone number (phonenumbers'
+    ``is_valid_number``: ``12345`` is refused, not stored as ``+38012345``).
     """
     line = config.lines.get(line_id)
     if line is None:
         raise ValueError(f"no line {line_id!r} (known: {', '.join(sorted(config.lines))})")
     if not line.routing.group:
         raise ValueError(f"line {line_id!r} has no routing.group: nobody to make the callback")
-    e164 = normalize(number, config.settings.country)
+    e164 = valid_number(number, config.settings.country)
     if e164 is None:
-        raise ValueError(f"{number!r} is not a phone number")
+        raise ValueError(f"{number!r} is not a phone number: not a valid E.164 number, nor a valid "
+                         f"national one of settings.country {config.settings.country}")
     policy = policy_for(line)
     return store.callbacks.add(line=line_id, number=e164, max_attempts=policy.attempts,
                                interval_s=policy.interval_s, due_at=now)

@@ -1,7 +1,8 @@
 """E.164 helpers over ``phonenumbers``.
 
-Policy for numbers written in YAML (:func:`to_e164`): international form only (``+`` then
-the digits; spaces, dots, dashes and parentheses between digits are tolerated and removed),
+Policy for numbers written in YAML (:func:`to_e164`): E.164 only, ``+`` then the digits
+(spaces, dots, dashes or parentheses are refused with the E.164 form to write instead: the
+config contract says E.164, and a silently rewritten number would not be found by grep),
 and ``phonenumbers.is_valid_number`` must accept it. Validity rather than mere possibility
 catches typos such as a digit too many (``+3804412345678`` is "possible" for Ukraine but not
 valid); the cost is that a range too new for the installed ``phonenumbers`` metadata is
@@ -38,7 +39,19 @@ def to_e164(text: str) -> str:
         raise ValueError(f"{text!r} is not a phone number: {exc}") from None
     if not phonenumbers.is_valid_number(parsed):
         raise ValueError(f"{text!r} is not a valid number for country code +{parsed.country_code}")
-    return phonenumbers.format_number(parsed, PhoneNumberFormat.E164)
+    e164 = phonenumbers.format_number(parsed, PhoneNumberFormat.E164)
+    if compact != text:
+        raise ValueError(f"{text!r} has separators: write it in E.164, '+' and digits only: \"{e164}\"")
+    return e164
+
+
+def valid_number(number: str, region: str) -> str | None:
+    """Like :func:`normalize`, but only a *valid* number (``phonenumbers.is_valid_number``:
+    a real range of its country, e.g. not ``12345``) gives its E.164 form; else None."""
+    e164 = normalize(number, region)
+    if e164 is None or not phonenumbers.is_valid_number(phonenumbers.parse(e164, None)):
+        return None
+    return e164
 
 
 def normalize(number: str, region: str) -> str | None:
