@@ -218,3 +218,78 @@ def test_a_config_number_with_separators_is_refused_showing_the_e164_form_to_wri
     assert (error.path, error.field) == ("config/employees.yaml", "employees.bob.phones[0]")
     assert '"+380671112233"' in error.message and "'+' and digits only" in error.message
     assert error.line == next(i for i, t in enumerate(employees.read_text().splitlines(), 1) if written in t)
+
+
+# --- defect 3: IVR menus a silent caller can never leave ---------------------------------------
+
+LOOP_IVR = """\
+ivr:
+  main:
+    max_attempts: 3
+    digit_timeout: 1
+    keys: {"1": {group: sales}}
+    on_timeout: {menu: main}
+    on_invalid: {menu: main}
+  ping:
+    max_attempts: 10
+    digit_timeout: 1
+    keys: {"1": {group: sales}}
+    on_timeout: {menu: pong}
+  pong:
+    max_attempts: 10
+    digit_timeout: 1
+    keys: {"1": {group: sales}}
+    on_timeout: {menu: ping}
+"""
+
+
+@pytest.fixture
+def loop_engine(tmp_path):
+    from tests.harness import EngineHarness, write_config
+    from tests.routing_config import EMPLOYEES, GROUPS, _line
+
+    lines = {"self": _line("+380441000101", "routing:\n  greeting: false\n  ivr: main\n"),
+             "pair": _line("+380441000102", "routing:\n  greeting: false\n  ivr: ping\n")}
+    root = write_config(tmp_path / "config", lines=lines, employees=EMPLOYEES, groups=GROUPS,
+                        extra={"ivr.yaml": LOOP_IVR})
+    harness = EngineHarness(root, db_url=f"sqlite:///{tmp_path / 'ivr.db'}")
+    harness.start()
+    yield harness
+    harness.stop()
+
+
+def _silent_call(engine, number: str, digits: list[str]):
+    from fsrouter.replay.fakefs import Scenario
+
+    fake = engine.call(Scenario(destination=number, digits=digits))
+    record = engine.record(fake.scenario.uuid)
+    prompts = [e for e in fake.executed if e.app == "play_and_get_digits"]
+    hangups = [f.headers.get("hangup-cause") for f in fake.commands
+               if f.command == "sendmsg" and f.headers.get("call-command") == "hangup"]
+    return fake, record, prompts, hangups
+
+
+def test_a_silent_caller_in_a_menu_whose_timeout_leads_back_to_itself_is_hung_up_after_max_attempts(loop_engine):
+    fake, record, prompts, hangups = _silent_call(loop_engine, "+380441000101", [])
+    assert len(prompts) == 3
+    goodbye = loop_engine.app.services.melodies.builtin("en", "goodbye")
+    assert [e.arg for e in fake.executed if e.app == "playback"] == [goodbye]
+    assert hangups[0] == "NORMAL_CLEARING"
+    assert record.route[-1]["result"] == "attempts_exhausted"
+
+
+def test_invalid_keys_in_a_menu_that_re_enters_itself_count_against_max_attempts(loop_engine):
+    _, record, prompts, hangups = _silent_call(loop_engine, "+380441000101", ["7", "", "8"])
+    assert len(prompts) == 3 and hangups[0] == "NORMAL_CLEARING"
+    assert [s.get("attempt") for s in record.route if s["step"] == "ivr"] == [1, 2, 3, None]
+
+
+def test_a_silent_caller_in_two_menus_whose_timeouts_lead_to_each_other_hears_at_most_fifty_prompts(loop_engine):
+    from fsrouter.flow.nodes.ivr import MAX_PROMPTS
+
+    fake, record, prompts, hangups = _silent_call(loop_engine, "+380441000102", [])
+    assert MAX_PROMPTS == 50 and len(prompts) == 50
+    goodbye = loop_engine.app.services.melodies.builtin("en", "goodbye")
+    assert [e.arg for e in fake.executed if e.app == "playback"] == [goodbye]
+    assert hangups[0] == "NORMAL_CLEARING"
+    assert record.route[-1]["result"] == "prompts_exhausted"

@@ -4,8 +4,11 @@ Each turn plays the menu's prompt with ``play_and_get_digits`` (one key; a key s
 prompt) and waits ``digit_timeout`` seconds. No key: ``on_timeout`` (default: repeat,
 after the ``ivr_timeout`` melody); a key the menu does not have: ``on_invalid`` (default:
 repeat, after ``ivr_invalid``). Timeouts and invalid keys count against the menu's
-``max_attempts``; when they are used up the caller hears ``goodbye`` and is hung up.
-Menus may lead to each other in a loop: the caller drives, so the walk is not bounded.
+``max_attempts``, also when ``on_timeout`` / ``on_invalid`` leads back to the menu itself
+(``{menu: main}`` inside main is a repeat without the melody, not a fresh start); when they
+are used up the caller hears ``goodbye`` and is hung up. Menus may lead to each other in a
+loop, so a call hears at most MAX_PROMPTS menu prompts: then ``goodbye`` and hang-up too
+(a silent caller in a loop of two menus whose timeouts lead to each other ends there).
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ MENU_KEY = "[0-9*#]"
 #: Prompt while the caller keys an extension after ``dial_extension``: the menu's own prompt
 #: said "press # and dial the extension", so the caller just goes on keying.
 EXTENSION_PROMPT = "silence_stream://250"
+#: Menu prompts one call may hear in all, whatever the menus do (loops included).
+MAX_PROMPTS = 50
 
 
 class Ivr:
@@ -44,8 +49,13 @@ class Ivr:
     def run(self, ctx) -> str:
         stack = [self.root]
         failures = 0
+        prompts = 0
         while True:
             menu = self.menus[stack[-1]]
+            if prompts >= MAX_PROMPTS:
+                ctx.step("ivr", menu=menu.id, result="prompts_exhausted", max_prompts=MAX_PROMPTS)
+                return self._goodbye(ctx)
+            prompts += 1
             key = ctx.call.play_and_get_digits(self._prompt(ctx, menu), min_digits=1, max_digits=1, tries=1,
                                                timeout_s=menu.digit_timeout, terminators="none", regex=MENU_KEY)
             if key is None or key not in menu.keys:
@@ -55,9 +65,12 @@ class Ivr:
                 kind, target = (action.kind, action.target) if action else ("repeat", None)
                 ctx.step("ivr", menu=menu.id, key=key, result=result, action=kind, target=target,
                          attempt=failures, max_attempts=menu.max_attempts)
-                if kind in ("repeat", "back"):
+                again = kind == "menu" and target == menu.id  # re-entering itself: still this menu's attempts
+                if kind in ("repeat", "back") or again:
                     if failures >= menu.max_attempts:
                         return self._give_up(ctx, menu)
+                    if again:
+                        continue
                     ctx.call.playback(ctx.melody("ivr_timeout" if key is None else "ivr_invalid"))
             else:
                 action = menu.keys[key]
@@ -89,6 +102,9 @@ class Ivr:
 
     def _give_up(self, ctx, menu) -> str:
         ctx.step("ivr", menu=menu.id, result="attempts_exhausted", max_attempts=menu.max_attempts)
+        return self._goodbye(ctx)
+
+    def _goodbye(self, ctx) -> str:
         ctx.call.playback(ctx.melody("goodbye"))
         ctx.call.hangup(N.HangupCause.NORMAL_CLEARING)
         return "done"
