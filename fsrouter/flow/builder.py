@@ -39,11 +39,13 @@ def build_flow(line, config) -> Flow:
     if line.crm.enabled:  # the card goes out before answer, while the phone rings
         b.add("crm_card", CrmCard())
     b.add("answer", Answer())
-    if line.recording.enabled:  # warning + record_session, once per call
-        b.add("recording", StartRecording())
-    # working hours: before the greeting (and before any ringing)
+    # working hours: before the greeting (and before any ringing or recording)
     if line.working_hours.enabled:
         b.add("working_hours", WorkingHoursCheck(), closed="after_hours")
+    # recording: warning + record_session, once per call; only calls that are routed (an
+    # after-hours caller leaves a voice message, which is a recording of its own)
+    if line.recording.enabled:
+        b.add("recording", StartRecording())
     # 1. the extension in the SIP To header (sip_pbx lines)
     if routing.sip_to_header:
         b.add("sip_to_header", SipToHeader(routing.extension_dialing.ring_time), answered=after_answer)
