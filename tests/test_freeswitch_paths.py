@@ -43,3 +43,8 @@ def test_relative_freeswitch_paths_are_refused_at_load_time(tmp_path):
         load_config(config)
     [error] = caught.value.errors
     assert error.field.startswith("freeswitch_paths") and "absolute" in error.message and error.line
+
+
+def test_a_relative_sqlite_path_in_settings_is_relative_to_the_config_folder(tmp_path):
+    config = write_config(tmp_path / "config", settings=SETTINGS + "db: sqlite:///../var/fsrouter.db\n")
+    assert load_config(config).settings.db == f"sqlite:///{(tmp_path / 'var' / 'fsrouter.db').resolve()}"

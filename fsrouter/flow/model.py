@@ -9,6 +9,7 @@ Durations are seconds; phone numbers E.164. Build them with ``fsrouter.flow.load
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Annotated, Any, Literal, Mapping, Optional
 
@@ -70,6 +71,24 @@ class Folders(Frozen):
         return Path(root, value).resolve() if root is not None else value
 
 
+#: The longest wait a settings.yaml timeout may name, in seconds (a day).
+MAX_TIMEOUT_S = 86_400
+
+
+def _bounded_timeout(allow_zero: bool):
+    def check(value: float) -> float:
+        low_ok = value >= 0 if allow_zero else value > 0
+        if not (math.isfinite(value) and low_ok and value <= MAX_TIMEOUT_S):
+            low = "0 <=" if allow_zero else "0 <"
+            raise ValueError(f"{value:g} s is out of range: seconds, {low} t <= {MAX_TIMEOUT_S} (a day)")
+        return value
+    return AfterValidator(check)
+
+
+#: A settings.yaml wait in seconds, 0 < t <= MAX_TIMEOUT_S.
+Timeout = Annotated[float, _bounded_timeout(allow_zero=False)]
+
+
 class EslSettings(Frozen):
     """Event-socket waits, in seconds: a command reply, an executed application, hangup.
 
@@ -78,9 +97,9 @@ class EslSettings(Frozen):
     (the environment's FSROUTER_ESL_PASSWORD wins; never logged, hidden in repr).
     """
 
-    reply_timeout: Seconds = 5
-    execute_timeout: Seconds = 3600
-    hangup_timeout: Seconds = 10
+    reply_timeout: Timeout = 5
+    execute_timeout: Timeout = 3600
+    hangup_timeout: Timeout = 10
     inbound: Optional[Annotated[str, AfterValidator(check_host_port)]] = None
     password: Optional[SecretStr] = None
 
@@ -107,7 +126,7 @@ class Settings(Frozen):
     listen: str = "127.0.0.1:8084"
     db: str = "sqlite:///fsrouter.db"
     max_calls: int = Field(1000, ge=1)
-    drain_timeout: float = Field(30, ge=0)
+    drain_timeout: Annotated[float, _bounded_timeout(allow_zero=True)] = 30
     country: str = "UA"
     language: Literal[LANGUAGES] = "en"  # type: ignore[valid-type]
     folders: Folders = Field(default_factory=Folders)
@@ -133,6 +152,20 @@ class Settings(Frozen):
         if isinstance(data, dict) and "folders" not in data and (info.context or {}).get("root"):
             data = {**data, "folders": {}}
         return data
+
+    @field_validator("db")
+    @classmethod
+    def _sqlite_relative_to_config(cls, value: str, info: ValidationInfo) -> str:
+        """A relative SQLite path written in settings.yaml is relative to the config folder,
+        like every other path there (the CLI's --db / FSROUTER_DB stay relative to the
+        working directory)."""
+        root = (info.context or {}).get("root")
+        prefix = "sqlite:///"
+        if root is not None and value.startswith(prefix):
+            path = value[len(prefix):]
+            if path and not path.startswith("/") and path != ":memory:":
+                return prefix + str(Path(root, path).resolve())
+        return value
 
     @field_validator("listen")
     @classmethod
@@ -162,6 +195,15 @@ class Employee(Frozen):
     endpoint: str = Field(min_length=1)
     phones: tuple[E164, ...] = ()
     default_line: Optional[Id] = None
+
+    @field_validator("endpoint")
+    @classmethod
+    def _one_dial_string(cls, value: str) -> str:
+        bad = next((c for c in value if ord(c) <= 32 or ord(c) == 127 or c.isspace()), None)
+        if bad is not None:  # it goes into ESL commands and originate strings as it is
+            raise ValueError(f"{value!r} contains a control character or whitespace (U+{ord(bad):04X}): "
+                             "a FreeSWITCH dial string such as user/101 has neither")
+        return value
 
 
 class Group(Frozen):
