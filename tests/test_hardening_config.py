@@ -293,3 +293,38 @@ def test_a_silent_caller_in_two_menus_whose_timeouts_lead_to_each_other_hears_at
     assert [e.arg for e in fake.executed if e.app == "playback"] == [goodbye]
     assert hangups[0] == "NORMAL_CLEARING"
     assert record.route[-1]["result"] == "prompts_exhausted"
+
+
+@pytest.mark.parametrize("endpoint", ['"user/101\\r\\nsendmsg"', '"user/101\\u0000"', '"user/1 01"', '"user/10\\t1"',
+                                      '"user/101\\u007f"'])
+def test_an_employee_endpoint_with_control_characters_or_whitespace_is_a_field_error(cfg, endpoint):
+    employees = cfg / "employees.yaml"
+    edit(employees, "endpoint: user/102", f"endpoint: {endpoint}")
+    (error,) = problems()
+    assert (error.path, error.field) == ("config/employees.yaml", "employees.bob.endpoint")
+    assert "control character or whitespace" in error.message
+    assert error.line == next(i for i, t in enumerate(employees.read_text().splitlines(), 1) if "endpoint: \"user/1" in t)
+
+
+@pytest.mark.parametrize("key, value", [("reply_timeout", "1e300"), ("execute_timeout", "86401"),
+                                        ("hangup_timeout", "0"), ("hangup_timeout", "nan"),
+                                        ("reply_timeout", "-1")])
+def test_an_absurd_esl_timeout_is_refused_with_its_range(cfg, key, value):
+    edit(cfg / "settings.yaml", f"  {key}: ", f"  {key}: {value} #")
+    (error,) = problems()
+    assert (error.path, error.field) == ("config/settings.yaml", f"esl.{key}")
+    assert "out of range" in error.message and "0 < t <= 86400" in error.message
+
+
+@pytest.mark.parametrize("value", ["1e300", "-1", "86401"])
+def test_an_absurd_drain_timeout_is_refused_with_its_range(cfg, value):
+    edit(cfg / "settings.yaml", "drain_timeout: 30", f"drain_timeout: {value}")
+    (error,) = problems()
+    assert error.field == "drain_timeout" and "0 <= t <= 86400" in error.message
+
+
+def test_timeouts_of_a_day_and_a_drain_of_zero_are_accepted(cfg):
+    edit(cfg / "settings.yaml", "drain_timeout: 30", "drain_timeout: 0")
+    edit(cfg / "settings.yaml", "  execute_timeout: 3600", "  execute_timeout: 86400")
+    settings = load_config("config").settings
+    assert settings.drain_timeout == 0 and settings.esl.execute_timeout == 86400
