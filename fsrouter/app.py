@@ -111,7 +111,9 @@ class App:
             self.services.cards = CardPublisher.from_settings(settings.crm_webhook, log=get_logger(component="crm"))
         self.engine = Engine(lambda: self.catalog, self.services,
                              hangup_timeout_s=settings.esl.hangup_timeout)
-        self.recorder = SessionRecorder(lambda: self.catalog, log=get_logger(component="recorder"))
+        self.recorder = SessionRecorder(
+            lambda: self.catalog, log=get_logger(component="recorder"),
+            employee_status=lambda: {e: status for e, (status, _) in self.store.employees.statuses().items()})
         self.server = CallServer(
             parse_listen(overrides.listen or settings.listen), self.engine.handle_call,
             log=get_logger(component="server"), max_calls=settings.max_calls,

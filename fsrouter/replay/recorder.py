@@ -52,14 +52,18 @@ class SessionRecorder:
     """Writes transcripts for the calls its policy accepts.
 
     catalog: () -> the current flow Catalog (settings.qa, line lookup, version); log: a
-    structlog logger; clock: () -> time.monotonic-like seconds (for ``t``).
+    structlog logger; clock: () -> time.monotonic-like seconds (for ``t``);
+    employee_status: () -> {employee: status} written into each header, so a replay rings
+    the same employees (``routing.skip_absent``).
     ``observer_for(sock)`` is CallServer's hook; ``close()`` drains the queue.
     """
 
-    def __init__(self, catalog: Callable[[], object], *, log, clock: Callable[[], float] = time.monotonic):
+    def __init__(self, catalog: Callable[[], object], *, log, clock: Callable[[], float] = time.monotonic,
+                 employee_status: Callable[[], dict[str, str]] | None = None):
         self.catalog = catalog
         self.log = log
         self.clock = clock
+        self.employee_status = employee_status
         self._queue: gevent.queue.Queue = gevent.queue.Queue()
         self._failing = False
         self._writer = gevent.spawn(self._write_loop)
@@ -206,6 +210,11 @@ class _Session:
             "paths": {"config": str(catalog.config.root), "voicemail": str(folders.voicemail),
                       "recordings": str(folders.recordings), "sounds": str(folders.sounds)},
         }
+        if self.recorder.employee_status is not None:  # replay sets the same (skip_absent)
+            try:
+                header["employee_status"] = self.recorder.employee_status()
+            except Exception as exc:  # the store may be down: the transcript is still worth having
+                self.recorder.log.warning("session_employee_status_unknown", error=repr(exc))
         enqueue = self.recorder._enqueue
         enqueue((self, header_line(header)))
         for held in self.held:

@@ -121,6 +121,7 @@ def _replay_one(path: Path, options: ReplayOptions, sandboxes: dict, run: Replay
             sandbox = sandboxes[config] = Sandbox(config)
         except ConfigInvalid as exc:
             return ReplayResult(path.name, "error", note="config invalid: " + "; ".join(e.render() for e in exc.errors))
+    sandbox.set_employee_status(transcript.header.get("employee_status"))
     at = None
     if options.at:
         line = sandbox.catalog.config.lines.get(transcript.header.get("line") or "")

@@ -124,6 +124,14 @@ class Sandbox:
             outcome = flow.nodes[node_id].run(ctx)
             node_id = flow.next(node_id, outcome)
 
+    def set_employee_status(self, statuses: dict[str, str] | None) -> None:
+        """Employees' workday status as the transcript recorded it (None: leave as is);
+        employees it does not name never started their day (absent, as on the live engine)."""
+        if statuses is None:
+            return
+        for employee in self.catalog.config.employees:
+            self.app.store.employees.set_status(employee, statuses.get(employee, "ended"))
+
     def record(self, call_uuid: str):
         """The call record the engine stored for ``call_uuid`` (None if it wrote none)."""
         try:
