@@ -328,3 +328,20 @@ def test_timeouts_of_a_day_and_a_drain_of_zero_are_accepted(cfg):
     edit(cfg / "settings.yaml", "  execute_timeout: 3600", "  execute_timeout: 86400")
     settings = load_config("config").settings
     assert settings.drain_timeout == 0 and settings.esl.execute_timeout == 86400
+
+
+@pytest.mark.parametrize("text", ["name: Kyiv\x00\n", "name: " + "[" * 5000 + "]" * 5000 + "\n"])
+def test_a_sighup_reload_of_a_control_byte_or_deep_nesting_logs_the_located_error_not_a_repr(cfg, tmp_path, text):
+    from fsrouter.app import App, Overrides
+
+    app = App(cfg, Overrides(db=f"sqlite:///{tmp_path / 'x.db'}", listen="127.0.0.1:0"))
+    try:
+        version = app.catalog.version
+        (cfg / "numbers" / "kyiv-sales.yaml").write_text(text)
+        with capture_logs() as logs:
+            assert app.reload() is False
+        assert app.catalog.version == version
+        refused = next(e for e in logs if e["event"] == "config_reload_refused")
+        assert refused["errors"] and all(e.startswith(f"{cfg}/numbers/kyiv-sales.yaml") for e in refused["errors"])
+    finally:
+        app.store.close()
