@@ -46,7 +46,23 @@ def build_parser() -> argparse.ArgumentParser:
     esub.add_parser("list", help="show every employee with status")
     for add_parser, _ in EXTRA_COMMANDS.values():
         add_parser(sub)
+    for command in sub.choices.values():
+        accept_options_after_subcommand(command, ("--config", "--db"))
     return parser
+
+
+def accept_options_after_subcommand(command: argparse.ArgumentParser, options: tuple[str, ...]) -> None:
+    """Let a command's own options also follow its subcommand (``fsrouter employee list
+    --config X`` as well as ``fsrouter employee --config X list``)."""
+    own = {o: a for a in command._actions for o in a.option_strings if o in options}
+    for action in command._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for leaf in action.choices.values():
+                present = {o for a in leaf._actions for o in a.option_strings}
+                for option, original in own.items():
+                    if option not in present:
+                        leaf.add_argument(option, dest=original.dest, default=argparse.SUPPRESS,
+                                          help=original.help)
 
 
 def _extra_commands() -> dict:

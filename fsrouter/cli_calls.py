@@ -53,7 +53,10 @@ def run(args) -> int:
                 return 1
             print(render_call(record, store.recordings.for_call(record.call_uuid)))
             return 0
-        for record in store.calls.list(since=args.since, line=args.line, limit=args.limit):
+        records = store.calls.list(since=args.since, line=args.line, limit=args.limit)
+        if not records:
+            print("no calls", file=sys.stderr)
+        for record in records:
             rating = (record.extra.get("rating") or {}).get("grade")
             print(f"{_when(record.started_at)}  {record.call_uuid}  {record.direction:<8} {record.line or '-':<10} "
                   f"{record.caller} -> {record.destination}  answered_by={record.answered_by or '-'}  "

@@ -112,3 +112,31 @@ def test_simulate_at_the_first_hour_of_1971_in_kyiv_is_simulated_at_that_time(cf
                  "--at", "1971-01-01T00:00"])
     assert code == 0
     assert "arrival 1971-01-01T00:00:00+03:00" in capsys.readouterr().out
+
+
+def test_config_and_db_may_follow_the_subcommand_as_well_as_precede_it(tmp_path, capsys):
+    import shutil
+    from pathlib import Path
+
+    from fsrouter.cli import main as cli_main
+
+    config = tmp_path / "config"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "config", config)
+    db = f"sqlite:///{tmp_path / 'x.db'}"
+    assert cli_main(["employee", "status", "bob", "started", "--config", str(config), "--db", db]) == 0
+    assert cli_main(["employee", "--config", str(config), "--db", db, "list"]) == 0
+    listing = capsys.readouterr().out
+    assert any(line.startswith("bob") and "started" in line for line in listing.splitlines())
+    assert cli_main(["calls", "list", "--config", str(config), "--db", db]) == 0
+    assert cli_main(["recordings", "quota", "--config", str(config), "--db", db]) == 0
+
+
+def test_crm_import_refuses_a_phone_that_is_possible_but_not_valid():
+    import io
+
+    from fsrouter.flow.crm_import import read_crm_csv
+
+    entities, problems = read_crm_csv(io.StringIO("type,name,phones\ncontact,Bad,12345\ncontact,Good,0671234567\n"),
+                                      country="UA")
+    assert [e.phones for e in entities] == [["+380671234567"]] or [list(e.phones) for e in entities] == [["+380671234567"]]
+    assert problems and problems[0].startswith("line 2:") and "12345" in problems[0]

@@ -15,7 +15,7 @@ import csv
 import re
 from typing import Iterable, TextIO
 
-from fsrouter.flow.phone import is_region, normalize
+from fsrouter.flow.phone import is_region, valid_number
 from fsrouter.store import CrmEntity
 
 COLUMNS = ("type", "name", "phones", "responsible", "company", "source", "status", "country")
@@ -72,9 +72,9 @@ def _entity(row: dict[str, str], country: str, known: set[str] | None) -> CrmEnt
         raise ValueError("no phone")
     phones = []
     for text in raw:
-        e164 = normalize(text, region)
+        e164 = valid_number(text, region)
         if e164 is None:
-            raise ValueError(f"phone {text!r} is not a phone number (read as {region})")
+            raise ValueError(f"phone {text!r} is not a valid phone number (read as {region})")
         phones.append(e164)
     phones = list(dict.fromkeys(phones))
     name = row.get("name") or None
