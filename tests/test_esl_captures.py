@@ -17,8 +17,9 @@ import pytest
 from fsrouter.errors import EslProtocolError
 from fsrouter.esl import Frame, FrameParser
 from fsrouter.esl.names import ContentType, Disposition, EventName, Header
+from tests.captures import CAPTURES
 
-SESSIONS = Path(__file__).resolve().parents[1].parent / "shared" / "esl-sessions"
+SESSIONS = CAPTURES
 CAPTURES = sorted(SESSIONS.glob("*.esl.jsonl")) if SESSIONS.is_dir() else []
 
 pytestmark = pytest.mark.skipif(

@@ -4,15 +4,15 @@ and every output read back by FrameParser(commands=True)."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
 from fsrouter.esl import FrameParser
 from fsrouter.esl import commands as c
+from tests.captures import CAPTURES
 
 U = "2783ac61-6bc1-4d90-ab63-fc4d55527cef"
-SESSIONS = Path(__file__).resolve().parents[1].parent / "shared" / "esl-sessions"
+SESSIONS = CAPTURES
 
 
 @pytest.mark.parametrize(

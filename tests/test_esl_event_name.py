@@ -1,13 +1,13 @@
 """Frame.event_name(): the cheap name lookup agrees with a full parse on every real event."""
 
 import json
-from pathlib import Path
 
 import pytest
 
 from fsrouter.esl import FrameParser
+from tests.captures import CAPTURES
 
-CAPTURES = Path(__file__).resolve().parents[1].parent / "shared" / "esl-sessions"
+
 
 
 @pytest.mark.skipif(not CAPTURES.is_dir(), reason="shared/esl-sessions is not beside the checkout")

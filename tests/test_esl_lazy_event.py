@@ -1,14 +1,14 @@
 """Lazily parsed events answer exactly like fully parsed ones, on every real captured event."""
 
 import json
-from pathlib import Path
 
 import pytest
 
 from fsrouter.esl import FrameParser
 from fsrouter.esl.frame import Event
+from tests.captures import CAPTURES
 
-CAPTURES = Path(__file__).resolve().parents[1].parent / "shared" / "esl-sessions"
+
 
 
 def captured_events():

@@ -8,8 +8,9 @@ import pytest
 from fsrouter.cli import main
 from fsrouter.errors import TranscriptError
 from fsrouter.replay.transcript import find_transcripts, read_transcript, write_transcript
+from tests.captures import CAPTURES
 
-CAPTURES = Path(__file__).resolve().parents[1].parent / "shared" / "esl-sessions"  # shared/ beside the clone
+
 
 REPLY = "Content-Type: command/reply\nReply-Text: +OK\n\n"
 EVENT_BODY = "Event-Name: CHANNEL_ANSWER\nUnique-ID: u-1\n\n"
