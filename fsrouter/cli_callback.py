@@ -43,6 +43,9 @@ def run(args) -> int:
             record = request_callback(store, config, args.line, args.number, now=datetime.now(timezone.utc))
             print(f"callback {record.id}: {record.number} on {record.line}, "
                   f"{record.max_attempts} attempt(s) {record.interval_s} s apart, first due {_when(record.next_at)}")
+            if config.settings.esl.inbound is None:
+                print("fsrouter callback: warning: settings.yaml sets no esl.inbound (FreeSWITCH's inbound "
+                      "event socket), so no engine will dial it until one does", file=sys.stderr)
             return 0
         statuses = None if args.all else ("pending", "running")
         records = store.callbacks.list(statuses)

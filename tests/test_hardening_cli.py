@@ -140,3 +140,18 @@ def test_crm_import_refuses_a_phone_that_is_possible_but_not_valid():
                                       country="UA")
     assert [e.phones for e in entities] == [["+380671234567"]] or [list(e.phones) for e in entities] == [["+380671234567"]]
     assert problems and problems[0].startswith("line 2:") and "12345" in problems[0]
+
+
+def test_a_callback_request_without_an_inbound_event_socket_is_stored_with_a_warning(tmp_path, capsys):
+    import shutil
+    from pathlib import Path
+
+    from fsrouter.cli import main as cli_main
+
+    config = tmp_path / "config"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "config", config)
+    code = cli_main(["callback", "request", "--line", "kyiv-sales", "--number", "0671234567",
+                     "--config", str(config), "--db", f"sqlite:///{tmp_path / 'x.db'}"])
+    captured = capsys.readouterr()
+    assert code == 0 and "+380671234567" in captured.out
+    assert "no esl.inbound" in captured.err
