@@ -345,3 +345,21 @@ def test_a_sighup_reload_of_a_control_byte_or_deep_nesting_logs_the_located_erro
         assert refused["errors"] and all(e.startswith(f"{cfg}/numbers/kyiv-sales.yaml") for e in refused["errors"])
     finally:
         app.store.close()
+
+
+def test_a_syntax_error_in_employees_yaml_is_one_problem_not_one_per_reference(tmp_path):
+    import shutil
+    from pathlib import Path
+
+    from fsrouter.errors import ConfigInvalid
+    from fsrouter.flow.loader import load_config
+
+    config = tmp_path / "config"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "config", config)
+    employees = config / "employees.yaml"
+    employees.write_text(employees.read_text().replace("  alice:\n", "  alice: [\n", 1))
+    try:
+        load_config(config)
+    except ConfigInvalid as exc:
+        errors = exc.errors
+    assert [(e.path.endswith("employees.yaml"), "syntax" in e.message) for e in errors] == [(True, True)]

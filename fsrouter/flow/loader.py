@@ -48,6 +48,14 @@ def load_config(root: str | Path) -> Config:
     draft.employees = _load_entries(draft, EMPLOYEES_FILE, "employees", Employee, draft.employee_ids, errors)
     draft.groups = _load_entries(draft, GROUPS_FILE, "groups", Group, draft.group_ids, errors)
     draft.menus = _load_entries(draft, IVR_FILE, "ivr", Menu, draft.menu_ids, errors, required=False)
+    # a file that could not be read as a whole has its own error: references into it are
+    # not reported again (one YAML typo in employees.yaml is one problem, not twenty)
+    if draft.employees is None:
+        draft.employees, draft.employee_ids = {}, AnyId()
+    if draft.groups is None:
+        draft.groups, draft.group_ids = {}, AnyId()
+    if draft.menus is None:
+        draft.menus, draft.menu_ids = {}, AnyId()
     _load_lines(draft, errors)
     errors.extend(run_checks(draft))
     if errors:
@@ -125,18 +133,28 @@ def _load_settings(draft: Draft, errors: list[ConfigError]) -> None:
     draft.settings = settings or Settings.model_validate({}, context={"root": draft.root})
 
 
+class AnyId(set):
+    """The ids of a file that could not be read: every reference into it is taken as known."""
+
+    def __contains__(self, item) -> bool:
+        return True
+
+
 def _load_entries(draft: Draft, relative: str, key: str, model: type[BaseModel], ids: set[str],
                   errors: list[ConfigError], required: bool = True) -> dict[str, Any]:
-    """Validate each entry of the one top-level mapping ``key`` as ``model`` with id = its key."""
+    """Validate each entry of the one top-level mapping ``key`` as ``model`` with id = its key.
+
+    Returns None when the file exists but cannot be read as a whole (its error is in ``errors``).
+    """
     doc = _read(draft, relative, errors, required)
     if doc is None:
-        return {}
+        return None if (draft.root / relative).exists() else {}
     data = doc.data
     if data is None and not required:
         return {}
     if not isinstance(data, dict) or key not in data:
         errors.append(draft.at(doc.path, (), f"expected a mapping with the one key `{key}:`"))
-        return {}
+        return None
     for extra in data.keys() - {key}:
         errors.append(draft.at(doc.path, (extra,), f"unknown key (this file has only `{key}:`)"))
     entries = data[key] or {}
