@@ -34,6 +34,17 @@ def _new_uuid() -> str:
     return str(uuid.uuid4())
 
 
+class _AcceptFirstServer(StreamServer):
+    """A StreamServer whose listening socket is served before the calls' sockets in each
+    loop iteration (libev priority 2): a busy engine still sends a new call's ``connect``
+    promptly, so FreeSWITCH's caller does not wait behind calls already in progress."""
+
+    def start_accepting(self):
+        if self._watcher is None:
+            self._watcher = self.loop.io(self.socket.fileno(), 1, priority=2)
+            self._watcher.start(self._do_read)
+
+
 class CallServer:
     """Accepts outbound-socket connections and runs ``handle_call`` for each.
 
@@ -61,7 +72,7 @@ class CallServer:
         self.calls = gevent.pool.Group()
         self._refusals = gevent.pool.Group()  # short exchanges handing refused calls back
         self._stopping = False
-        self._server = StreamServer(listen, self._serve_connection, spawn=self._spawn, backlog=1024)
+        self._server = _AcceptFirstServer(listen, self._serve_connection, spawn=self._spawn, backlog=1024)
 
     # ------------------------------------------------------------------ control
     def start(self) -> None:
