@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import signal
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import gevent
@@ -83,6 +84,31 @@ def wait_for_store(store, stopped, *, log, interval_s: float = STORE_RETRY_S) ->
         return
 
 
+#: Seconds between sweeps for busy claims left behind by a dead engine.
+CLAIM_SWEEP_S = 600.0
+
+
+def sweep_stale_claims(store, max_age_s: float, *, now, log) -> list[str]:
+    """Free employees claimed longer ago than any call of ours can still be ringing or
+    talking (``max_age_s``); returns who was freed. A store error is logged, not raised."""
+    try:
+        freed = store.employees.release_claims_before(now() - timedelta(seconds=max_age_s))
+    except StoreError as exc:
+        log.warning("stale_claims_sweep_failed", error=str(exc))
+        return []
+    if freed:
+        log.warning("stale_claims_released", employees=freed, max_age_s=max_age_s)
+    return freed
+
+
+def sweep_stale_claims_forever(store, max_age_s: float, stopped, *, now, log) -> None:
+    """sweep_stale_claims at start and every CLAIM_SWEEP_S seconds until ``stopped`` is set."""
+    while True:
+        sweep_stale_claims(store, max_age_s, now=now, log=log)
+        if stopped.wait(CLAIM_SWEEP_S):
+            return
+
+
 @dataclass
 class Overrides:
     """Command-line / environment values that win over settings.yaml (None = use settings)."""
@@ -150,6 +176,10 @@ class App:
             self.services.cards.start()
         if not self._store_ready:
             gevent.spawn(wait_for_store, self.store, self._stop, log=self.log)
+        esl = self.catalog.config.settings.esl
+        # a claim cannot outlive its call: every wait of a call is bounded by execute_timeout
+        gevent.spawn(sweep_stale_claims_forever, self.store, esl.execute_timeout + esl.hangup_timeout + 60,
+                     self._stop, now=self.services.clock, log=self.log)
         self._purger = gevent.spawn(purge_periodically, lambda: self.catalog, self.store, self._stop,
                                     clock=self.services.clock, log=get_logger(component="recordings"))
         self._purger.link_exception(lambda g: self.log.error("recordings_purger_crashed", error=repr(g.exception)))

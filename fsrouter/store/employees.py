@@ -102,6 +102,17 @@ class EmployeeStateRepository:
                 model.delete().where(model.call_uuid == call_uuid, model.employee.in_(held)).execute()
                 self._set_idle(held)
 
+    def release_claims_before(self, cutoff: datetime) -> list[str]:
+        """Release every claim made before ``cutoff`` (aware): left by an engine that died
+        mid-call (kill -9, power loss), which never ran its own release. Returns who was freed."""
+        model = self._busy
+        with self._connector.work():
+            stale = [row.employee for row in model.select(model.employee).where(model.since < cutoff)]
+            if stale:
+                model.delete().where(model.employee.in_(stale), model.since < cutoff).execute()
+                self._set_idle(stale)
+        return sorted(stale)
+
     def busy(self, employees: Iterable[str]) -> set[str]:
         """Those of ``employees`` that some call holds."""
         wanted = sorted(set(employees))
