@@ -48,3 +48,23 @@ def test_relative_freeswitch_paths_are_refused_at_load_time(tmp_path):
 def test_a_relative_sqlite_path_in_settings_is_relative_to_the_config_folder(tmp_path):
     config = write_config(tmp_path / "config", settings=SETTINGS + "db: sqlite:///../var/fsrouter.db\n")
     assert load_config(config).settings.db == f"sqlite:///{(tmp_path / 'var' / 'fsrouter.db').resolve()}"
+
+
+def test_folders_with_spaces_are_refused_because_freeswitch_splits_arguments_at_spaces(tmp_path):
+    settings = SETTINGS.replace("voicemail: ../var/voicemail", "voicemail: ../var/voice mail")
+    config = write_config(tmp_path / "config", settings=settings)
+    with pytest.raises(ConfigInvalid) as caught:
+        load_config(config)
+    [error] = caught.value.errors
+    assert error.field == "folders.voicemail" and "whitespace" in error.message and error.line
+
+
+def test_a_custom_melody_whose_name_has_a_space_is_refused(tmp_path):
+    config = write_config(tmp_path / "config")
+    (config / "melodies").mkdir()
+    (config / "melodies" / "hola mundo.mp3").write_bytes(b"")
+    kyiv = config / "numbers" / "kyiv.yaml"
+    kyiv.write_text(kyiv.read_text() + 'melodies:\n  greeting: "melodies/hola mundo.mp3"\n')
+    with pytest.raises(ConfigInvalid) as caught:
+        load_config(config)
+    assert any(e.field == "melodies.greeting" and "whitespace" in e.message for e in caught.value.errors)

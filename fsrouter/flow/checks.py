@@ -89,7 +89,14 @@ def _file_problems(draft: Draft, value: str, warnings: list[str] | None = None) 
         return [str(exc)]
     if not within(draft.root, draft.root / value):
         return [f"{value!r} leads outside the config folder (a symlink?)"]
+    if _has_space(str(draft.root / value)):
+        return [f"{draft.root / value} contains whitespace: FreeSWITCH splits application arguments "
+                "(play_and_get_digits, record) at spaces"]
     return check_melody_file(draft.root / value, warnings)
+
+
+def _has_space(text: str) -> bool:
+    return any(c.isspace() for c in text)
 
 
 def _melody_errors(draft: Draft, path: str, loc: tuple, value: str) -> Iterator[Optional[ConfigError]]:
@@ -339,6 +346,22 @@ def _folder_problem(folder: Path) -> str | None:
     return None
 
 
+def check_paths_sent_to_freeswitch_have_no_whitespace(draft: Draft) -> Iterator[Optional[ConfigError]]:
+    """Folders whose files FreeSWITCH opens (prompts, voicemail, recordings) and their
+    ``freeswitch_paths`` mounts: no whitespace, because FreeSWITCH splits the arguments of
+    ``record``, ``play_and_get_digits`` and ``multiset`` at spaces."""
+    where = draft.path(SETTINGS_FILE)
+    for name in ("voicemail", "recordings", "sounds"):
+        folder = str(getattr(draft.settings.folders, name))
+        if _has_space(folder):
+            yield draft.at(where, ("folders", name), f"{folder!r} contains whitespace: FreeSWITCH splits "
+                                                     "application arguments at spaces; use a path without")
+    for local, remote in draft.settings.freeswitch_paths.items():
+        if _has_space(remote):
+            yield draft.at(where, ("freeswitch_paths", local), f"{remote!r} contains whitespace: FreeSWITCH "
+                                                               "splits application arguments at spaces")
+
+
 def check_backup_has_a_gateway(draft: Draft) -> Iterator[Optional[ConfigError]]:
     """The FreeSWITCH dialplan bridges to a backup number through a gateway: the backup's
     own, else the line's outbound.gateway (also for the global backup of settings.yaml)."""
@@ -376,6 +399,7 @@ CHECKS: tuple[Check, ...] = (
     check_builtin_melodies_are_installed,
     check_backup_has_a_gateway,
     check_working_folders_are_usable,
+    check_paths_sent_to_freeswitch_have_no_whitespace,
 )
 
 
