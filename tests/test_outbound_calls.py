@@ -173,3 +173,15 @@ def test_a_call_without_the_direction_variable_stays_an_incoming_call(engine):
     fake = engine.call(Scenario(caller="101", destination="+380441234567", endpoints={"user/102": "answer"}))
     record = engine.record(fake.scenario.uuid)
     assert (record.direction, record.line, record.answered_by) == ("inbound", "kyiv", "bob")
+
+
+
+def test_the_authenticated_user_name_decides_who_calls_not_the_caller_id_the_phone_sends(engine):
+    # carol (103) is not allowed on the 801 line; her phone claims to be alice (101)
+    fake = dial(engine, "101", "801380954558888", answers=f"sofia/gateway/trunk-801/{CALLEE}",
+                variables={"user_name": "103", "sip_from_user": "101"})
+    assert bridges(fake) == []
+    record = engine.record(fake.scenario.uuid)
+    assert (record.extra["outbound"]["employee"], record.extra["outbound"]["refused"]) == ("carol", "not_allowed")
+    unknown = dial(engine, "101", "801380954558888", variables={"user_name": "999"})
+    assert engine.record(unknown.scenario.uuid).extra["outbound"]["refused"] == "unknown_employee"

@@ -79,7 +79,17 @@ def is_outbound(call) -> bool:
 
 
 def calling_employee(call, config):
-    """The employee placing ``call``: by ``Caller-Caller-ID-Number``, else ``sip_from_user``."""
+    """The employee placing ``call``.
+
+    FreeSWITCH's ``user_name`` (the directory user the phone authenticated as) decides
+    when it is set: the caller ID and ``sip_from_user`` come from the phone itself, so an
+    employee could otherwise pose as a colleague allowed on a line. Without ``user_name``
+    (a call from a trusted trunk or loopback), ``Caller-Caller-ID-Number``, then
+    ``sip_from_user``.
+    """
+    user = call.variable(N.Var.USER_NAME)
+    if user:
+        return config.employee_by_extension(user)
     for candidate in (call.caller, call.variable(N.Var.SIP_FROM_USER)):
         employee = config.employee_by_extension(candidate or "")
         if employee is not None:
