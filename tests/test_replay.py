@@ -188,3 +188,12 @@ def test_update_reblesses_the_app_side_so_the_changed_config_replays_ok(recordin
     updated = replay_all([sessions], ReplayOptions(config=changed, update=True))
     assert updated.failed == 0 and "transcript updated" in updated.results[0].note
     assert replay_all([sessions], ReplayOptions(config=changed)).failed == 0
+
+
+def test_a_unique_id_shaped_like_a_path_cannot_write_outside_the_sessions_folder(recording, tmp_path):
+    harness, sessions = recording
+    harness.call(Scenario(uuid="../../../escaped"))
+    harness.call(Scenario(uuid=str(tmp_path / "abs")))
+    settle(harness)
+    written = [p for p in tmp_path.rglob("*.esl.jsonl")]
+    assert written and all(sessions in p.parents for p in written)

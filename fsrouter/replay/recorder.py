@@ -20,6 +20,7 @@ held in memory; then it is decided whether the call is recorded at all.
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -195,7 +196,8 @@ class _Session:
         self.recording = True
         self.call_uuid = uuid
         created = _created(data.get(N.Header.CALLER_CHANNEL_CREATED_TIME))
-        self.path = Path(settings.qa.record_sessions) / f"{created:%Y-%m-%d}" / f"{uuid}{SUFFIX}"
+        safe = re.sub(r"[^0-9A-Za-z-]", "_", uuid)  # the uuid comes from the peer: never a path
+        self.path = Path(settings.qa.record_sessions) / f"{created:%Y-%m-%d}" / f"{safe}{SUFFIX}"
         folders = settings.folders
         header = {
             "recorded_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
