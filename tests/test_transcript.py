@@ -121,3 +121,23 @@ def test_the_real_captures_replay_through_the_session_layer_with_every_reply_and
     basic = next(r for r in run.results if r.name.startswith("01_"))
     assert "protocol replay" in basic.note and "2/2 executes completed by Application-UUID" in basic.note
     assert "hangup NORMAL_CLEARING" in basic.note
+
+
+def test_hostile_transcript_lines_are_located_errors_not_tracebacks(tmp_path):
+    from fsrouter.errors import TranscriptError
+    from fsrouter.replay.transcript import read_transcript
+
+    cases = {
+        "wrong header type": '{"esl_transcript": 1, "employee_status": "zzz"}\n',
+        "huge t": '{"esl_transcript": 1}\n{"t": 1e308, "from": "fs", "frame": "x"}\n',
+        "deep json": '{"esl_transcript": 1}\n' + "[" * 100000 + "]" * 100000 + "\n",
+    }
+    for name, text in cases.items():
+        path = tmp_path / f"{name.replace(' ', '_')}.esl.jsonl"
+        path.write_text(text)
+        try:
+            read_transcript(path)
+        except TranscriptError as exc:
+            assert exc.line in (1, 2), name
+        else:
+            raise AssertionError(f"{name}: accepted")

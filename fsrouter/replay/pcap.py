@@ -171,7 +171,10 @@ def pcap_to_transcripts(path: str | Path, out_dir: str | Path, *, port: int = 80
     ``fsrouter replay`` finds it and can match its folders (see runner.header_for_config).
     """
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise TranscriptError(str(out_dir), None, f"cannot create the output folder: {exc.strerror or exc}") from None
     written = []
     for n, conn in enumerate(read_connections(path, port=port), 1):
         name = conn.call_uuid or f"connection-{n}"

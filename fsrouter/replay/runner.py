@@ -85,6 +85,8 @@ def parse_at(text: str, zone: str | None) -> datetime:
         raise ValueError(f"--at {text!r} is not an ISO time such as 2026-12-25T10:00+02:00") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=ZoneInfo(zone or "UTC"))
+    if not 1971 <= moment.year <= 9000:
+        raise ValueError(f"--at {text!r} is out of range (years 1971 to 9000)")
     return moment
 
 

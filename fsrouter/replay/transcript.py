@@ -102,14 +102,34 @@ def parse_one_frame(raw: bytes, direction: str) -> Frame:
     return frames[0]
 
 
+#: Longest time offset a frame may have (one day): a call, not a calendar.
+MAX_T_S = 86_400.0
+
+#: Header keys fsrouter reads back, and the JSON type each must have.
+_HEADER_TYPES = {"config": str, "line": (str, type(None)), "config_version": (str, type(None)),
+                 "paths": dict, "employee_status": dict, "call_uuid": str}
+
+
+def _check_header(header: dict, path, number: int) -> None:
+    """The header keys replay reads have the right types (mappings of strings to strings)."""
+    for key, kind in _HEADER_TYPES.items():
+        if key not in header:
+            continue
+        value = header[key]
+        if not isinstance(value, kind):
+            raise _line_error(path, number, f"header {key!r} has the wrong type ({type(value).__name__})")
+        if isinstance(value, dict) and not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+            raise _line_error(path, number, f"header {key!r} must map strings to strings")
+
+
 def _line_error(path, number: int, message: str) -> TranscriptError:
     return TranscriptError(str(path), number, message)
 
 
 def _entry(obj: dict, path, number: int):
     t = obj.get("t")
-    if not isinstance(t, (int, float)) or isinstance(t, bool) or t < 0:
-        raise _line_error(path, number, f"'t' must be seconds >= 0, got {t!r}")
+    if not isinstance(t, (int, float)) or isinstance(t, bool) or not 0 <= t <= MAX_T_S:
+        raise _line_error(path, number, f"'t' must be seconds from 0 to {MAX_T_S:g}, got {t!r}")
     direction = obj.get("from")
     if direction not in (FS, APP):
         raise _line_error(path, number, f"'from' must be \"fs\" or \"app\", got {direction!r}")
@@ -193,12 +213,15 @@ def parse_lines(lines: Iterable[str], path="<memory>") -> Transcript:
         except json.JSONDecodeError as exc:
             why = "line is cut off (truncated file?)" if not text.endswith("\n") else "bad JSON"
             raise _line_error(path, number, f"{why}: {exc.msg} at column {exc.colno}") from None
+        except RecursionError:
+            raise _line_error(path, number, "bad JSON: nested too deeply") from None
         if not isinstance(obj, dict):
             raise _line_error(path, number, f"expected a JSON object, got {type(obj).__name__}")
         if transcript is None:
             if obj.get("esl_transcript") != FORMAT_VERSION:
                 raise _line_error(path, number, "line 1 must be the header "
                                   f'{{"esl_transcript": {FORMAT_VERSION}, ...}}, got {text.strip()[:60]!r}')
+            _check_header(obj, path, number)
             transcript = Transcript(header=obj, path=Path(path) if path != "<memory>" else None)
             continue
         item = _entry(obj, path, number)
