@@ -68,3 +68,8 @@ def test_a_custom_melody_whose_name_has_a_space_is_refused(tmp_path):
     with pytest.raises(ConfigInvalid) as caught:
         load_config(config)
     assert any(e.field == "melodies.greeting" and "whitespace" in e.message for e in caught.value.errors)
+
+
+def test_a_root_mapping_and_dotted_keys_still_match():
+    assert PathMap({"/": "/mnt/root"}).for_freeswitch("/srv/sounds/en/x.wav") == "/mnt/root/srv/sounds/en/x.wav"
+    assert PathMap({"/srv/a/config/../var": "/mnt/var"}).for_freeswitch("/srv/a/var/vm.wav") == "/mnt/var/vm.wav"

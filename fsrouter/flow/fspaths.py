@@ -13,7 +13,7 @@ store keeps the local path (where fsrouter and ops read the files).
 
 from __future__ import annotations
 
-from pathlib import PurePosixPath
+import posixpath
 from typing import Mapping
 
 
@@ -21,12 +21,14 @@ class PathMap:
     """mapping: local absolute folder -> the same folder as FreeSWITCH sees it (both str)."""
 
     def __init__(self, mapping: Mapping[str, str] | None = None):
-        items = [(str(PurePosixPath(k)), str(PurePosixPath(v))) for k, v in (mapping or {}).items()]
+        items = [(posixpath.normpath(k), posixpath.normpath(v)) for k, v in (mapping or {}).items()]
         self._prefixes = sorted(items, key=lambda kv: len(kv[0]), reverse=True)
 
     def for_freeswitch(self, path: str) -> str:
         """``path`` rewritten for FreeSWITCH's host (unchanged when no folder matches)."""
         for local, remote in self._prefixes:
+            if local == "/":  # the whole file system is mounted elsewhere
+                return posixpath.join(remote, path.lstrip("/")) if path.startswith("/") else path
             if path == local or path.startswith(local + "/"):
                 return remote + path[len(local):]
         return path
