@@ -363,3 +363,23 @@ def test_a_syntax_error_in_employees_yaml_is_one_problem_not_one_per_reference(t
     except ConfigInvalid as exc:
         errors = exc.errors
     assert [(e.path.endswith("employees.yaml"), "syntax" in e.message) for e in errors] == [(True, True)]
+
+
+def test_an_extension_that_is_a_lines_did_in_national_form_is_refused(tmp_path):
+    import shutil
+    from pathlib import Path
+
+    from fsrouter.errors import ConfigInvalid
+    from fsrouter.flow.loader import load_config
+
+    config = tmp_path / "config"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "config", config)
+    employees = config / "employees.yaml"
+    employees.write_text(employees.read_text().replace('extension: "104"', 'extension: "0441234567"'))
+    try:
+        load_config(config)
+    except ConfigInvalid as exc:
+        errors = exc.errors
+    else:
+        raise AssertionError("accepted")
+    assert [(e.field, "kyiv-sales" in e.message) for e in errors] == [("employees.dave.extension", True)]

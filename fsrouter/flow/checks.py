@@ -22,7 +22,7 @@ from fsrouter.flow.model import Employee, Group, Line, Menu, Settings
 from fsrouter.flow.model_base import check_relative_file
 from fsrouter.flow.melodies import BUILTIN_RATES_HZ, BUILTIN_STAGES, inspect_melody_file, within
 from fsrouter.flow.model_line import MELODY_STAGES
-from fsrouter.flow.phone import country_code_prefix
+from fsrouter.flow.phone import country_code_prefix, normalize
 from fsrouter.flow.yamlsource import YamlDoc, dotted
 
 EMPLOYEES_FILE = "employees.yaml"
@@ -108,6 +108,19 @@ def _melody_errors(draft: Draft, path: str, loc: tuple, value: str) -> Iterator[
 
 
 # --- employees and groups -------------------------------------------------------------------
+
+def check_extensions_are_not_line_numbers(draft: Draft) -> Iterator[Optional[ConfigError]]:
+    """An extension that is a line's DID in national or international form would send
+    employees' calls to that line's dialplan extension instead of to the colleague."""
+    numbers = {line.number: line.id for line in draft.lines.values() if line.number.startswith("+")}
+    path = draft.path(EMPLOYEES_FILE)
+    for emp in draft.employees.values():
+        e164 = normalize(emp.extension, draft.settings.country)
+        if e164 in numbers:
+            yield draft.at(path, ("employees", emp.id, "extension"),
+                           f"{emp.extension!r} is the number of line {numbers[e164]!r} ({e164}); "
+                           "extensions must not be dialable as a line's DID")
+
 
 def check_employee_extensions_are_unique(draft: Draft) -> Iterator[Optional[ConfigError]]:
     path, seen = draft.path(EMPLOYEES_FILE), {}
@@ -380,6 +393,7 @@ Check = Callable[[Draft], Iterable[Optional[ConfigError]]]
 #: Every rule, run in this order by :func:`run_checks`.
 CHECKS: tuple[Check, ...] = (
     check_employee_extensions_are_unique,
+    check_extensions_are_not_line_numbers,
     check_employee_default_line_exists,
     check_group_members_exist,
     check_group_forward_has_number,
