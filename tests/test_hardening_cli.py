@@ -155,3 +155,13 @@ def test_a_callback_request_without_an_inbound_event_socket_is_stored_with_a_war
     captured = capsys.readouterr()
     assert code == 0 and "+380671234567" in captured.out
     assert "no esl.inbound" in captured.err
+
+
+def test_a_fault_beyond_the_transcripts_frames_is_an_error_not_a_silent_ok(capsys):
+    from pathlib import Path
+
+    from fsrouter.cli import main as cli_main
+
+    sessions = Path(__file__).resolve().parent / "sessions"
+    assert cli_main(["replay", str(sessions), "--fault", "hangup-at=99999999"]) == 1
+    assert "beyond this transcript" in capsys.readouterr().err

@@ -151,6 +151,9 @@ class Player:
             fs_numbers = [i for i, e in enumerate(entries, 1) if e.direction == FS][1:]
             fault = Fault(fault.kind, fs_numbers[len(fs_numbers) // 2] if fs_numbers else 1)
             self.fault = fault
+        if fault is not None and fault.frame is not None and fault.frame > len(entries):
+            raise ValueError(f"--fault {fault}: frame {fault.frame} is beyond this transcript's "
+                             f"{len(entries)} frames")
         for number, entry in enumerate(entries, 1):
             if fault is not None and fault.frame is not None and number >= fault.frame and entry.direction == FS:
                 if fault.kind == "hangup-at":
