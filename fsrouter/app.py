@@ -109,6 +109,15 @@ def sweep_stale_claims_forever(store, max_age_s: float, stopped, *, now, log) ->
             return
 
 
+def build_services(settings, config_root, store, *, folders=None) -> Services:
+    """The Services a flow runs with: the store behind its outage fallbacks (CallTimeStore),
+    melodies and paths as FreeSWITCH sees them; folders: settings.folders unless given."""
+    paths = PathMap(settings.freeswitch_paths)
+    return Services(store=CallTimeStore(store, get_logger(component="store")),
+                    melodies=MelodyResolver(settings.folders.sounds, config_root, paths),
+                    paths=paths, folders=folders or settings.folders)
+
+
 @dataclass
 class Overrides:
     """Command-line / environment values that win over settings.yaml (None = use settings)."""
@@ -128,11 +137,7 @@ class App:
         overrides = overrides or Overrides()
         self.store, self._store_ready = open_store_or_degrade(overrides.db or settings.db, settings.folders.spool,
                                                               log=self.log)
-        paths = PathMap(settings.freeswitch_paths)
-        self.services = Services(store=CallTimeStore(self.store, get_logger(component="store")),
-                                 melodies=MelodyResolver(settings.folders.sounds, self.config_dir, paths),
-                                 paths=paths,
-                                 folders=settings.folders)
+        self.services = build_services(settings, self.config_dir, self.store)
         if settings.crm_webhook is not None:
             self.services.cards = CardPublisher.from_settings(settings.crm_webhook, log=get_logger(component="crm"))
         self.engine = Engine(lambda: self.catalog, self.services,

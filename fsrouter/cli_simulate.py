@@ -22,10 +22,9 @@ from pathlib import Path
 
 import structlog
 
+from fsrouter.app import build_services
 from fsrouter.flow.catalog import Catalog
-from fsrouter.flow.context import Services
 from fsrouter.flow.engine import Engine
-from fsrouter.flow.melodies import MelodyResolver
 from fsrouter.flow.phone import normalize
 from fsrouter.replay.fakefs import FakeFreeSwitch, Scenario
 from fsrouter.session.server import CallServer
@@ -147,8 +146,7 @@ def simulate(catalog, scenario: Scenario, *, db_url: str, scratch: Path, throwaw
         settings = catalog.config.settings
         folders = settings.folders.model_copy(update={"voicemail": scratch / "voicemail",
                                                       "recordings": scratch / "recordings"})
-        services = Services(store=store, melodies=MelodyResolver(settings.folders.sounds, catalog.config.root),
-                            folders=folders)
+        services = build_services(settings, catalog.config.root, store, folders=folders)
         engine = Engine(lambda: catalog, services, hangup_timeout_s=settings.esl.hangup_timeout)
         server = CallServer(("127.0.0.1", 0), engine.handle_call, log=log, max_calls=1,
                             reply_timeout_s=settings.esl.reply_timeout,
