@@ -228,11 +228,11 @@ class Call:
             if on_answer is not None:
                 on_answer(other)
 
-        self.conn.register_handle(N.EventName.CHANNEL_BRIDGE, on_bridge)
+        unsubscribe = self.subscribe(N.EventName.CHANNEL_BRIDGE, on_bridge)
         try:
             done = self.execute("bridge", dial_string, timeout_s=self.execute_timeout_s + ring_time_s)
         finally:
-            self.conn.unregister_handle(N.EventName.CHANNEL_BRIDGE, on_bridge)
+            unsubscribe()
         return classify_bridge(done, bridged[0] if bridged else None)
 
     def record(self, path: str, *, max_s: int, silence_threshold: int = 200, silence_hits_s: int = 3) -> RecordResult:
