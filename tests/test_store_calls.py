@@ -166,3 +166,35 @@ def test_a_torn_spool_line_is_set_aside_and_the_good_ones_still_flush(store, dea
     assert store.calls.flush_spool() == 1
     assert store.calls.get("whole") == make_call("whole")
     assert "torn" in (spool_dir / "calls.rejected.jsonl").read_text()
+
+
+def test_save_many_stores_every_record_of_the_batch_and_upserts_like_save(store, clock):
+    store.calls.save(make_call("batch-0", hangup_cause=None))
+    clock.advance(5)
+    batch = [make_call(f"batch-{n}", started_at=T0 + timedelta(minutes=n)) for n in range(5)]
+    store.calls.save_many(batch)
+    assert [store.calls.get(r.call_uuid) for r in batch] == batch  # batch-0 replaced by its newer save
+    assert len(store.calls.list()) == 5
+
+
+def test_save_many_during_an_outage_spools_every_record_and_flush_stores_them(store, dead_url, spool_dir, clock):
+    dead = open_store(dead_url, spool_dir=spool_dir, create=False, clock=clock)
+    batch = [make_call(f"out-batch-{n}") for n in range(3)]
+    with capture_logs() as logs:
+        dead.calls.save_many(batch)  # does not raise
+    assert [e["call_uuid"] for e in logs if e["event"] == "call_record_spooled"] == [r.call_uuid for r in batch]
+    assert store.calls.flush_spool() == 3
+    assert {r.call_uuid for r in store.calls.list()} == {r.call_uuid for r in batch}
+
+
+def test_save_many_without_a_spool_folder_raises_for_the_lost_records(dead_url, clock):
+    dead = open_store(dead_url, create=False, clock=clock)
+    with capture_logs() as logs, pytest.raises(StoreError, match="2 of 2 call records not saved"):
+        dead.calls.save_many([make_call("lost-1"), make_call("lost-2")])
+    assert [e["event"] for e in logs] == ["call_record_lost", "call_record_lost"]
+
+
+def test_save_many_refuses_anything_but_call_records_before_writing(store):
+    with pytest.raises(TypeError):
+        store.calls.save_many([make_call("typed"), {"call_uuid": "x"}])
+    assert store.calls.get("typed") is None

@@ -15,6 +15,8 @@ from typing import Any, Callable
 
 from fsrouter.errors import StoreError
 
+from .record_writer import GroupCommitCalls
+
 
 def _none(*_args, **_kwargs):
     return None
@@ -72,13 +74,15 @@ class GuardedRepository:
 
 class CallTimeStore:
     """A Store for flows: ``employees``, ``crm``, ``recordings``, ``voicemails`` guarded as in
-    FALLBACKS; every other repository (``calls``, ``callbacks``...) is the store's own.
+    FALLBACKS; ``calls`` saves by group commit (flow.record_writer); every other repository
+    (``callbacks``...) is the store's own.
 
     store: fsrouter.store.Store; log: a structlog logger.
     """
 
     def __init__(self, store, log):
         self._store = store
+        self.calls = GroupCommitCalls(store.calls)
         for name, fallbacks in FALLBACKS.items():
             repository = getattr(store, name, None)
             if repository is not None:
