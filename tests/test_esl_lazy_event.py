@@ -1,14 +1,14 @@
-"""Lazily parsed events answer exactly like fully parsed ones, on every real captured event."""
+"""Lazily parsed events and connect replies answer exactly like fully parsed ones, on every
+real captured event and connect reply."""
 
 import json
 
 import pytest
 
 from fsrouter.esl import FrameParser
-from fsrouter.esl.frame import Event
+from fsrouter.esl import parser as parser_module
+from fsrouter.esl.frame import CONNECT_REPLY_PEEKS, Event
 from tests.captures import CAPTURES
-
-
 
 
 def captured_events():
@@ -39,3 +39,76 @@ def test_a_lazy_event_parses_whole_after_a_few_lookups_and_then_uses_the_dict():
     assert (event.name, event.get("A"), event.get("B")) == ("E", "2", "A")  # last A wins, %41 decoded
     assert event.headers == {"Event-Name": "E", "A": "2", "B": "A"}
     assert event.get("B") == "A" and "A" in event
+
+
+def captured_connect_replies():
+    for path in sorted(CAPTURES.glob("*.esl.jsonl")):
+        for line in path.read_text().splitlines()[1:]:
+            record = json.loads(line)
+            head = record.get("frame", "").split("\n\n", 1)[0]
+            if record.get("from") == "fs" and "Event-Name: CHANNEL_DATA" in head and "command/reply" in head:
+                yield path.name, record["frame"].encode()
+
+
+def eager(raw: bytes, monkeypatch):
+    """The frame as the parser builds it when no header block is kept raw."""
+    with monkeypatch.context() as m:
+        m.setattr(parser_module, "LAZY_HEAD_BYTES", 1 << 30)
+        [frame] = FrameParser().feed(raw)
+    assert frame._headers is not None
+    return frame
+
+
+@pytest.mark.skipif(not CAPTURES.is_dir(), reason="shared/esl-sessions is not beside the checkout")
+def test_a_captured_connect_reply_is_kept_raw_and_answers_exactly_like_the_eager_parse(monkeypatch):
+    checked = 0
+    for name, raw in captured_connect_replies():
+        full = eager(raw, monkeypatch)
+        [lazy] = FrameParser().feed(raw)
+        assert lazy._headers is None, name  # kept raw: ~100 headers not split
+        assert (lazy.content_type, lazy.reply_text, lazy.is_ok) == (full.content_type, full.reply_text, full.is_ok)
+        for key, value in full.event().headers.items():
+            [fresh] = FrameParser().feed(raw)
+            assert fresh.event().get(key) == value, (name, key)  # one scan of the raw block
+            checked += 1
+        assert lazy.headers == full.headers and lazy.event().headers == full.event().headers
+        assert lazy.raw == raw == full.raw
+    assert checked > 500
+
+
+@pytest.mark.skipif(not CAPTURES.is_dir(), reason="shared/esl-sessions is not beside the checkout")
+def test_channel_data_is_split_whole_once_more_lookups_than_the_scan_budget_come(monkeypatch):
+    [name_raw] = list(captured_connect_replies())[:1]
+    full = eager(name_raw[1], monkeypatch).event().headers
+    [frame] = FrameParser().feed(name_raw[1])
+    data = frame.event()
+    keys = list(full)[:CONNECT_REPLY_PEEKS + 5]
+    assert [data.get(k) for k in keys] == [full[k] for k in keys]
+    assert data._headers is not None  # the budget ran out: parsed whole, then dict lookups
+
+
+@pytest.mark.parametrize("odd", [
+    b"Reply-Text: +OK: with a raw colon\n",  # a second colon on a line
+    b"Content-Length: 0\n",  # a body length to honour
+    b"content-length: 0\n",
+])
+def test_a_large_header_block_that_is_not_regular_is_parsed_eagerly_and_correctly(odd):
+    lines = b"".join(b"Name-%d: value%%20%d\n" % (n, n) for n in range(80))
+    raw = b"Content-Type: command/reply\n" + odd + lines + b"\n"
+    [frame] = FrameParser().feed(raw)
+    assert frame._headers is not None
+    assert frame.headers["Name-79"] == "value%2079" and frame.content_type == "command/reply"
+    assert frame.body == b""
+
+
+def test_a_large_regular_block_keeps_its_frame_boundary_and_the_next_frame_follows():
+    lines = b"".join(b"Name-%d: value%d\n" % (n, n) for n in range(80))
+    first = b"Content-Type: command/reply\nEvent-Name: CHANNEL_DATA\nReply-Text: %2BOK\n" + lines + b"\n"
+    second = b"Content-Type: command/reply\nReply-Text: +OK Events Enabled\n\n"
+    frames = []
+    parser = FrameParser()
+    for i in range(0, len(first + second), 7):  # in small pieces, as TCP may deliver them
+        frames += parser.feed((first + second)[i:i + 7])
+    assert [f.raw for f in frames] == [first, second]
+    assert frames[0]._headers is None and frames[0].reply_text == "+OK"
+    assert frames[0].event().get("Name-42") == "value42" and frames[1].reply_text == "+OK Events Enabled"

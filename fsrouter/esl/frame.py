@@ -26,7 +26,7 @@ from fsrouter.errors import EslProtocolError
 
 from .names import ContentType, EventName, Header
 
-__all__ = ["Event", "Frame", "find_blank_line", "parse_content_length"]
+__all__ = ["Event", "Frame", "find_blank_line", "is_regular_head", "parse_content_length"]
 
 _EVENT_PLAIN = ContentType.EVENT_PLAIN
 _EVENT_JSON = ContentType.EVENT_JSON
@@ -104,14 +104,14 @@ class Event:
     malformed event still fails at ``Frame.event()``.
     """
 
-    __slots__ = ("_headers", "body", "_head", "_peeks")
+    __slots__ = ("_headers", "body", "_head", "_peeks_left")
 
     def __init__(self, headers: dict[str, str] | None = None, body: bytes | None = None, *,
-                 head: bytes | None = None):
+                 head: bytes | None = None, max_peeks: int | None = None):
         self._headers = headers if headers is not None or head is not None else {}
         self.body = body
         self._head = head
-        self._peeks = 0
+        self._peeks_left = _MAX_PEEKS if max_peeks is None else max_peeks
 
     @property
     def headers(self) -> dict[str, str]:
@@ -129,11 +129,10 @@ class Event:
 
     def get(self, key: str, default: str | None = None) -> str | None:
         """A header value (exact name), or ``default``."""
-        if self._headers is None and self._peeks < _MAX_PEEKS:
-            self._peeks += 1
-            value = _peek(self._head, key)
-            if value is not None:
-                return value
+        if self._headers is None and self._peeks_left:
+            self._peeks_left -= 1
+            value = _peek(self._head, key)  # the head is regular: a miss is an absent header
+            return default if value is None else value
         return self.headers.get(key, default)
 
     def __getitem__(self, key: str) -> str:
@@ -155,10 +154,13 @@ class Event:
 _MAX_PEEKS = 6
 
 
-def _peek(head: bytes, key: str) -> str | None:
-    """The url-decoded value of header ``key`` in a well-formed header block, or None.
+#: Lookups in the connect reply's channel data served by scanning (a call makes ~a dozen).
+CONNECT_REPLY_PEEKS = 24
 
-    The last occurrence wins, as in a dict built from the lines."""
+
+def _peek(head: bytes, key: str, *, decode: bool = True) -> str | None:
+    """The value of header ``key`` in a well-formed header block, or None; url-decoded
+    unless ``decode`` is false. The last occurrence wins, as in a dict built from the lines."""
     needle = ("\n" + key + ": ").encode()
     i = head.rfind(needle)
     if i >= 0:
@@ -170,7 +172,7 @@ def _peek(head: bytes, key: str) -> str | None:
     end = head.find(b"\n", start)
     raw = head[start:end] if end >= 0 else head[start:]
     value = raw.decode("utf-8", "replace").rstrip("\r")
-    return _unquote(value) if "%" in value else value
+    return _unquote(value) if decode and "%" in value else value
 
 
 def _split_head(head: bytes) -> dict[str, str]:
@@ -188,14 +190,23 @@ def _split_head(head: bytes) -> dict[str, str]:
     return headers
 
 
+def is_regular_head(head: bytes) -> bool:
+    """True when ``head`` is ``Name: value`` lines only, one ``": "`` a line, no empty name
+    and no Content-Length: the form a lazy :class:`Event` (or :class:`Frame`) may scan."""
+    return (head.count(b"\n") + 1 == head.count(b": ") and b"Content-Length:" not in head
+            and b"\n: " not in head and not head.startswith(b": "))
+
+
 def _parse_event_plain(body: bytes) -> Event:
     """Parse a text/event-plain body: ``Name: value`` lines, a blank line, and when the
     event has ``Content-Length: M``, M bytes of inner body (BACKGROUND_JOB, capture 16)."""
+    if b"Content-Length:" not in body:  # the usual event: headers, then the blank line ending it
+        head = body.rstrip(b"\r\n")
+        if is_regular_head(head):
+            return Event(head=head)
     end, sep = find_blank_line(body)
     head = body[:end] if end >= 0 else body.rstrip(b"\r\n")
-    regular = (head.count(b"\n") + 1 == head.count(b": ") and b"Content-Length:" not in head
-               and b"\n: " not in head and not head.startswith(b": "))
-    if regular:  # the usual event: parse lazily
+    if is_regular_head(head):
         return Event(head=head)
     headers = _unquote_values(_split_head(head))
     inner = None
@@ -258,29 +269,57 @@ class Frame:
     Immutable in practice: do not modify ``headers``. Built by the parser; building one
     by hand with ``raw=None`` renders ``raw`` from the parts (the caller supplies the
     Content-Length header when there is a body).
+
+    ``head`` instead of ``headers`` (``headers=None``): the raw header block of a large,
+    regular block (:func:`is_regular_head`, one colon a line: the ~100-header connect
+    reply). It is split into ``headers`` on first use only; the few headers a call reads
+    before that are found by scanning the block.
     """
 
-    __slots__ = ("headers", "body", "raw", "command", "_content_type", "_event")
+    __slots__ = ("_headers", "_head", "body", "raw", "command", "_content_type", "_event")
 
     def __init__(
         self,
-        headers: dict[str, str],
+        headers: dict[str, str] | None,
         body: bytes = b"",
         raw: bytes | None = None,
         *,
         command: str | None = None,
+        head: bytes | None = None,
     ):
-        self.headers = headers
+        self._headers = headers
+        self._head = head
         self.body = body
         self.command = command
+        if headers is None:
+            if head is None or raw is None:
+                raise ValueError("a Frame needs headers, or its raw head and raw bytes")
+            ct = _peek(head, Header.CONTENT_TYPE, decode=False)
+            self._content_type = ct if ct is not None else _get_ci(self.headers, Header.CONTENT_TYPE)
+        else:
+            ct = headers.get(Header.CONTENT_TYPE)
+            self._content_type = ct if ct is not None else _get_ci(headers, Header.CONTENT_TYPE)
         if raw is None:
             lines = [command] if command is not None else []
             lines.extend(f"{k}: {v}" for k, v in headers.items())
             raw = ("\n".join(lines) + "\n\n").encode("utf-8") + body
         self.raw = raw
-        ct = headers.get(Header.CONTENT_TYPE)
-        self._content_type = ct if ct is not None else _get_ci(headers, Header.CONTENT_TYPE)
         self._event: Event | None = None
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """Outer headers in wire order, values exactly as sent (split on first use for a
+        lazy head)."""
+        headers = self._headers
+        if headers is None:
+            headers = self._headers = _split_head(self._head)
+        return headers
+
+    def _header(self, name: str) -> str | None:
+        """One outer header by exact name, raw; a lazy head is scanned, not split."""
+        if self._headers is None:
+            return _peek(self._head, name, decode=False)
+        return self._headers.get(name)
 
     @property
     def content_type(self) -> str | None:
@@ -290,7 +329,7 @@ class Frame:
     def _is_connect_reply(self) -> bool:
         return (
             self._content_type == _COMMAND_REPLY
-            and self.headers.get(Header.EVENT_NAME) == EventName.CHANNEL_DATA
+            and self._header(Header.EVENT_NAME) == EventName.CHANNEL_DATA
         )
 
     @property
@@ -300,7 +339,9 @@ class Frame:
         The connect reply (a command/reply carrying ``Event-Name: CHANNEL_DATA``) has
         url-encoded values, so its ``%2BOK%0A`` is returned decoded: ``"+OK\\n"``.
         """
-        text = _get_ci(self.headers, Header.REPLY_TEXT)
+        text = self._header(Header.REPLY_TEXT)
+        if text is None:
+            text = _get_ci(self.headers, Header.REPLY_TEXT)
         if text is not None and "%" in text and self._is_connect_reply():
             return _unquote(text)
         return text
@@ -352,7 +393,10 @@ class Frame:
             elif ct == _EVENT_JSON:
                 event = _parse_event_json(self.body)
             elif self._is_connect_reply():
-                event = Event(_unquote_values(dict(self.headers)))
+                if self._headers is None:  # a call reads a dozen of its ~100 headers
+                    event = Event(head=self._head, max_peeks=CONNECT_REPLY_PEEKS)
+                else:
+                    event = Event(_unquote_values(dict(self._headers)))
             else:
                 raise EslProtocolError(f"a frame of Content-Type {ct!r} carries no event")
             self._event = event

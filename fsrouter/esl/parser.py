@@ -18,18 +18,23 @@ against every capture in ``shared/esl-sessions``):
 Cost: one ``bytes.find`` per frame for the blank line, no per-byte loop; an incomplete
 frame is never rescanned from its start (the search resumes where it stopped, and once
 the header block is parsed only the body length is awaited). Events are not parsed
-here: :meth:`Frame.event` does that on demand.
+here: :meth:`Frame.event` does that on demand; nor is a large regular header block (the
+connect reply's ~100 headers, see LAZY_HEAD_BYTES), which the Frame splits on demand.
 """
 
 from __future__ import annotations
 
 from fsrouter.errors import EslProtocolError
 
-from .frame import Frame, find_blank_line, parse_content_length
+from .frame import Frame, find_blank_line, is_regular_head, parse_content_length
 
 __all__ = ["FrameParser"]
 
 _CONTENT_LENGTH = "content-length"
+
+#: Header blocks larger than this (the ~100-header connect reply) that are regular, one
+#: colon a line and no Content-Length, are kept raw and split only if someone asks.
+LAZY_HEAD_BYTES = 1024
 
 
 class FrameParser:
@@ -81,8 +86,9 @@ class FrameParser:
         self._buf = bytearray()
         # Where to resume the blank-line search, relative to the start of the current frame.
         self._scan = 0
-        # Once the current frame's header block is parsed: (headers, command, body_offset, frame_size).
-        self._pending: tuple[dict[str, str], str | None, int, int] | None = None
+        # Once the current frame's header block is parsed:
+        # (headers or None, lazy head or None, command, body_offset, frame_size).
+        self._pending: tuple[dict[str, str] | None, bytes | None, str | None, int, int] | None = None
         self._error: EslProtocolError | None = None
 
     @property
@@ -131,11 +137,11 @@ class FrameParser:
                     pending = self._parse_head(buf, pos, end, sep)
                     self._pending = pending
                     self._scan = 0
-                headers, command, body_offset, frame_size = pending
+                headers, head, command, body_offset, frame_size = pending
                 if size - pos < frame_size:
                     break
                 raw = bytes(buf[pos : pos + frame_size])
-                frames.append(Frame(headers, raw[body_offset:], raw, command=command))
+                frames.append(Frame(headers, raw[body_offset:], raw, command=command, head=head))
                 self._pending = None
                 pos += frame_size
         except EslProtocolError as exc:
@@ -147,8 +153,15 @@ class FrameParser:
 
     def _parse_head(
         self, buf: bytearray, pos: int, end: int, sep: int
-    ) -> tuple[dict[str, str], str | None, int, int]:
+    ) -> tuple[dict[str, str] | None, bytes | None, str | None, int, int]:
         """Parse the header block ``buf[pos:end]``; return the pending-frame tuple."""
+        if end - pos > LAZY_HEAD_BYTES and not self.commands:
+            head = bytes(buf[pos:end])
+            lines = head.count(b"\n") + 1
+            if (lines <= self.max_headers and head.count(b":") == lines and b"\r" not in head
+                    and b"ength" not in head and b"ENGTH" not in head and is_regular_head(head)):
+                body_offset = end - pos + sep  # no Content-Length: no body
+                return None, head, None, body_offset, body_offset
         text = buf[pos:end].decode("utf-8", "replace")
         if "\r" in text:
             text = text.replace("\r\n", "\n")
@@ -165,7 +178,8 @@ class FrameParser:
         else:
             try:  # fast path: every line is "Name: value", names non-empty, colon-free, unique
                 headers = dict(line.split(": ", 1) for line in lines)
-                if len(headers) != len(lines) or "" in headers or ":" in "".join(headers):
+                if len(headers) != len(lines) or "" in headers or (
+                        text.count(":") != len(lines) and ":" in "".join(headers)):  # one colon a line: none in a name
                     raise ValueError
             except ValueError:
                 headers = _parse_lines(lines)
@@ -179,7 +193,7 @@ class FrameParser:
                 raise EslProtocolError(f"conflicting Content-Length headers: {lengths!r}")
             body_size = parse_content_length(lengths[0], self.max_body_bytes)
         body_offset = end - pos + sep
-        return headers, command, body_offset, body_offset + body_size
+        return headers, None, command, body_offset, body_offset + body_size
 
 
 def _parse_lines(lines: list[str]) -> dict[str, str]:
