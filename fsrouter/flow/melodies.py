@@ -103,13 +103,18 @@ class MelodyResolver:
         self.sounds_root = Path(sounds_root).resolve()
         self.config_root = Path(config_root).resolve()
         self.paths = paths or PathMap()
+        self._builtin: dict[tuple[str, str], str] = {}  # (language, stage) -> path, as FreeSWITCH sees it
 
     def builtin(self, language: str, stage: str) -> str:
         """The built-in prompt for ``stage`` in ``language`` as FreeSWITCH names it (no rate
         folder: mod_sndfile adds it). Unknown stage or language: MelodyError."""
-        if stage not in BUILTIN_STAGES or language not in LANGUAGES:
-            raise MelodyError(f"no built-in melody {language}/{stage}")
-        return self.paths.for_freeswitch(str(self.sounds_root / language / f"{stage}.wav"))
+        path = self._builtin.get((language, stage))
+        if path is None:
+            if stage not in BUILTIN_STAGES or language not in LANGUAGES:
+                raise MelodyError(f"no built-in melody {language}/{stage}")
+            path = self._builtin[language, stage] = self.paths.for_freeswitch(
+                str(self.sounds_root / language / f"{stage}.wav"))
+        return path
 
     def builtin_files(self, language: str, stage: str) -> list[Path]:
         """The shipped files behind :meth:`builtin` on this host, one per BUILTIN_RATES_HZ."""

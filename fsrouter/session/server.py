@@ -7,7 +7,6 @@ event-driven (gevent ``StreamServer`` on libev), with no polling delay: greenswi
 
 from __future__ import annotations
 
-import uuid
 from typing import Callable
 
 import gevent
@@ -17,7 +16,7 @@ from gevent.server import StreamServer
 from fsrouter.errors import CallHungUp, EslProtocolError, EslTimeout
 from fsrouter.esl import commands
 from fsrouter.session.call import Call
-from fsrouter.session.connection import EslConnection, FrameObserver
+from fsrouter.session.connection import EslConnection, FrameObserver, new_uuid
 
 #: Refused calls handed back at once: at least this many exchanges in flight (else 4 x max_calls).
 REFUSALS_MIN = 1000
@@ -29,9 +28,6 @@ _CONNECT = commands.connect()
 #: The flow's entry point: ``handle_call(call, log)``; it owns the call until it returns.
 CallHandler = Callable[[Call, object], None]
 
-
-def _new_uuid() -> str:
-    return str(uuid.uuid4())
 
 
 class _AcceptFirstServer(StreamServer):
@@ -59,7 +55,7 @@ class CallServer:
     def __init__(self, listen: tuple[str, int], handle_call: CallHandler, *, log,
                  max_calls: int = 1000, reply_timeout_s: float = 5.0,
                  execute_timeout_s: float = 3600.0, hangup_timeout_s: float = 10.0,
-                 new_id: Callable[[], str] = _new_uuid,
+                 new_id: Callable[[], str] = new_uuid,
                  observer_for: Callable[[object], FrameObserver | None] | None = None):
         self.handle_call = handle_call
         self.log = log
