@@ -119,3 +119,38 @@ def test_a_claim_is_exclusive_across_two_stores_on_one_database(store, store_url
         assert other.employees.idle_order(["alice", "bob"]) == ["alice", "bob"]
     finally:
         other.close()
+
+
+def test_a_live_calls_queries_run_from_kept_sql_and_give_the_same_answers_the_second_time(store, clock):
+    """The claim/release/lookup statements are built once per shape (store.compiled); the
+    second run of each shape must come from kept SQL text and still be right."""
+    employees = store.employees
+    employees.set_status("ann", "started")
+    for attempt in range(2):
+        assert employees.absent(["ann", "bob"]) == {"bob"}
+        assert employees.mark_busy("ann", f"call-{attempt}") is True
+        assert employees.mark_busy("ann", "someone-else") is False
+        assert employees.busy(["ann", "bob"]) == {"ann"}
+        clock.advance(10)
+        employees.mark_free("ann", "someone-else")  # not the holder: nothing changes
+        assert employees.busy(["ann"]) == {"ann"}
+        employees.mark_free("ann", f"call-{attempt}")
+        assert employees.busy(["ann", "bob"]) == set()
+        assert employees.idle_order(["ann", "bob"]) == ["bob", "ann"]  # bob never rung: longest idle
+    queries = employees._queries
+    assert all(queries.cached(key) for key in
+               ["claim", "holder", "release", ("busy", 2), ("busy", 1), ("absent", 2), ("idle", 1), ("idle_order", 2)])
+
+
+def test_a_shape_whose_parameters_differ_from_peewees_is_never_kept_and_still_runs_peewees_sql(store):
+    from fsrouter.store.compiled import CompiledQueries
+
+    model = store.employees._busy
+    store.employees.mark_busy("x", "y")
+    queries = CompiledQueries()
+    with store._connector.work() as database:
+        for _ in range(2):  # wrong parameter order given: peewee's SQL and parameters run anyway
+            rows = queries.execute(database, "odd", lambda: model.select(model.employee).where(
+                model.employee == "x", model.call_uuid == "y"), ["y", "x"]).fetchall()
+            assert rows == [("x",)]  # with our order ("y", "x") it would find nothing
+    assert not queries.cached("odd")

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Callable, Iterable, Sequence
 
+from .compiled import CompiledQueries
 from .db import Connector
 from .models import Models
 from .records import EMPLOYEE_STATUSES, utc
@@ -28,6 +29,7 @@ class EmployeeStateRepository:
         self._busy = models.EmployeeBusyRow
         self._idle = models.EmployeeIdleRow
         self._clock = clock
+        self._queries = CompiledQueries()  # the claims, releases and lookups a live call makes
 
     def _now(self) -> datetime:
         return utc(self._clock(), "clock()")
@@ -60,18 +62,17 @@ class EmployeeStateRepository:
 
     def absent(self, employees: Iterable[str]) -> set[str]:
         """Those of ``employees`` whose status is not "started" (never set counts as absent)."""
-        wanted = set(employees)
+        wanted = sorted(set(employees))
         if not wanted:
             return set()
         model = self._status
-        with self._connector.work():
-            present = {
-                row.employee
-                for row in model.select(model.employee).where(
-                    model.employee.in_(sorted(wanted)), model.status == "started"
-                )
-            }
-        return wanted - present
+        with self._connector.work() as database:
+            cursor = self._queries.execute(
+                database, ("absent", len(wanted)),
+                lambda: model.select(model.employee).where(model.employee.in_(wanted), model.status == "started"),
+                [*wanted, "started"])
+            present = {row[0] for row in cursor.fetchall()}
+        return set(wanted) - present
 
     # --- busy / idle ----------------------------------------------------------------
 
@@ -79,38 +80,47 @@ class EmployeeStateRepository:
         """Claim ``employee`` for ``call_uuid``: True if the claim is this call's (it was free,
         or this call already held it), False if another call holds the employee."""
         model = self._busy
-        with self._connector.work():
-            model.insert(employee=_name(employee), call_uuid=_name(call_uuid), since=self._now()).on_conflict_ignore().execute()
-            holder = model.select(model.call_uuid).where(model.employee == employee).scalar()
-        return holder == call_uuid
+        employee, call_uuid, since = _name(employee), _name(call_uuid), self._now()
+        with self._connector.work() as database:
+            self._queries.execute(
+                database, "claim",
+                lambda: model.insert(employee=employee, call_uuid=call_uuid, since=since).on_conflict_ignore(),
+                [employee, call_uuid, model.since.db_value(since)])
+            holder = self._queries.execute(
+                database, "holder", lambda: model.select(model.call_uuid).where(model.employee == employee),
+                [employee]).fetchone()
+        return holder is not None and holder[0] == call_uuid
 
     def mark_free(self, employee: str, call_uuid: str) -> None:
         """Release ``employee`` if ``call_uuid`` holds it, and record that they are idle
         from now on; a release by another call changes nothing."""
         model = self._busy
-        with self._connector.work():
-            released = model.delete().where(model.employee == employee, model.call_uuid == call_uuid).execute()
+        with self._connector.work() as database:
+            released = self._queries.execute(
+                database, "release",
+                lambda: model.delete().where(model.employee == employee, model.call_uuid == call_uuid),
+                [employee, call_uuid]).rowcount
             if released:
-                self._set_idle([employee])
+                self._set_idle([employee], database)
 
     def release_call(self, call_uuid: str) -> None:
         """Release every employee ``call_uuid`` holds (a call that ended abnormally)."""
         model = self._busy
-        with self._connector.work():
+        with self._connector.work() as database:
             held = [row.employee for row in model.select(model.employee).where(model.call_uuid == call_uuid)]
             if held:
                 model.delete().where(model.call_uuid == call_uuid, model.employee.in_(held)).execute()
-                self._set_idle(held)
+                self._set_idle(held, database)
 
     def release_claims_before(self, cutoff: datetime) -> list[str]:
         """Release every claim made before ``cutoff`` (aware): left by an engine that died
         mid-call (kill -9, power loss), which never ran its own release. Returns who was freed."""
         model = self._busy
-        with self._connector.work():
+        with self._connector.work() as database:
             stale = [row.employee for row in model.select(model.employee).where(model.since < cutoff)]
             if stale:
                 model.delete().where(model.employee.in_(stale), model.since < cutoff).execute()
-                self._set_idle(stale)
+                self._set_idle(stale, database)
         return sorted(stale)
 
     def busy(self, employees: Iterable[str]) -> set[str]:
@@ -119,8 +129,11 @@ class EmployeeStateRepository:
         if not wanted:
             return set()
         model = self._busy
-        with self._connector.work():
-            return {row.employee for row in model.select(model.employee).where(model.employee.in_(wanted))}
+        with self._connector.work() as database:
+            cursor = self._queries.execute(
+                database, ("busy", len(wanted)),
+                lambda: model.select(model.employee).where(model.employee.in_(wanted)), wanted)
+            return {row[0] for row in cursor.fetchall()}
 
     def idle_order(self, employees: Sequence[str]) -> list[str]:
         """``employees`` sorted longest idle first: never released (never rung) first, then
@@ -129,21 +142,24 @@ class EmployeeStateRepository:
         if not names:
             return []
         model = self._idle
-        with self._connector.work():
-            since = {
-                row.employee: row.idle_since
-                for row in model.select().where(model.employee.in_(sorted(set(names))))
-            }
+        wanted = sorted(set(names))
+        with self._connector.work() as database:
+            cursor = self._queries.execute(
+                database, ("idle_order", len(wanted)),
+                lambda: model.select(model.employee, model.idle_since).where(model.employee.in_(wanted)), wanted)
+            since = {employee: model.idle_since.python_value(at) for employee, at in cursor.fetchall()}
         return sorted(names, key=lambda name: since.get(name, _NEVER))
 
-    def _set_idle(self, employees: list[str]) -> None:
+    def _set_idle(self, employees: list[str], database) -> None:
+        """Inside a unit of work on ``database``: ``employees`` are idle from now on."""
         model = self._idle
         now = self._now()
-        (
-            model.insert_many([{"employee": name, "idle_since": now} for name in employees])
-            .on_conflict(conflict_target=[model.employee], preserve=[model.idle_since])
-            .execute()
-        )
+        rows = [{"employee": name, "idle_since": now} for name in employees]
+        at = model.idle_since.db_value(now)
+        self._queries.execute(
+            database, ("idle", len(rows)),
+            lambda: model.insert_many(rows).on_conflict(conflict_target=[model.employee], preserve=[model.idle_since]),
+            [value for name in employees for value in (name, at)])
 
 
 def _name(value: str) -> str:
