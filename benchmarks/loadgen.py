@@ -272,9 +272,12 @@ class CallPlayer:
 
 def run_load(port: int, calls: int, concurrency: int, *, destinations: tuple[str, ...] = ("+380441234567",),
              caller: str = "+380501112233", digits: str = "1", answering: tuple[str, ...] = (),
-             hold=None) -> dict:
+             hold=None, max_s: float | None = None) -> dict:
     """Play ``calls`` calls against 127.0.0.1:``port`` with ``concurrency`` in flight,
     dialling ``destinations`` (DIDs) in turn.
+
+    max_s: seconds after which no new call is started (the calls in flight finish), so a
+    slow server gets fewer calls rather than a longer run; None: all ``calls``.
 
     hold: None, or (parked, release) multiprocessing events: every call then holds its
     playback; ``parked`` is set once all ``calls`` are parked, the calls end once
@@ -297,7 +300,10 @@ def run_load(port: int, calls: int, concurrency: int, *, destinations: tuple[str
         player.release.set()
         pool_wait.join()
     else:
+        deadline = start + max_s if max_s is not None else None
         for _ in range(calls):
-            pool.spawn(player.play)
+            if deadline is not None and time.monotonic() >= deadline:
+                break
+            pool.spawn(player.play)  # waits while ``concurrency`` calls are in flight
         pool.join()
     return {"results": player.results, "start": start, "end": time.monotonic()}

@@ -48,11 +48,12 @@ def pct(values: list[float], p: float) -> float:
 class Bench:
     """Runs loads through a pool of generator processes and turns results into figures."""
 
-    def __init__(self, generators: int):
+    def __init__(self, generators: int, max_s: float | None = None):
         ctx = multiprocessing.get_context("spawn")
         self.pool = ProcessPoolExecutor(max_workers=2, mp_context=ctx)
         self.manager = ctx.Manager()
         self.generators = generators
+        self.max_s = max_s  # seconds per load after which no new call starts
 
     def load(self, server: Server, calls: int, concurrency: int, generators: int | None = None,
              **behaviour) -> dict:
@@ -60,7 +61,7 @@ class Bench:
         n = generators or self.generators
         cpu0 = server.cpu_s()
         futures = [self.pool.submit(loadgen.run_load, server.port, calls // n, max(1, concurrency // n),
-                                    **behaviour) for _ in range(n)]
+                                    max_s=self.max_s, **behaviour) for _ in range(n)]
         parts = [f.result() for f in futures]
         cpu = server.cpu_s() - cpu0
         results = [r for p in parts for r in p["results"]]
@@ -101,7 +102,8 @@ COLUMNS = [("seq setup p50", "seq", "setup_p50", 2), ("seq setup p99", "seq", "s
 def print_table(figures: dict, peers, args, gen_check: dict) -> None:
     """One table: each figure with its ratio to the floor on the line below."""
     print(f"\nfsrouter benchmark: {args.rounds} round(s), medians; {args.calls} calls per flat-out load, "
-          f"{args.seq} sequential, {args.held} held; generator processes: {args.generators}; "
+          f"{args.seq} sequential (each load stops starting calls after {args.max_seconds:g} s), "
+          f"{args.held} held; generator processes: {args.generators}; "
           f"{multiprocessing.cpu_count()} cores shared by server and generators")
     print(f"{'server':<36}" + "".join(f"{c[0]:>15}" for c in COLUMNS) + f"{'failed':>8}")
     floor = figures.get("floor")
@@ -142,16 +144,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seq", type=int, default=300, help="sequential calls per round")
     parser.add_argument("--held", type=int, default=5000, help="calls parked for the memory figure")
     parser.add_argument("--generators", type=int, default=1, help="generator processes per load")
+    parser.add_argument("--max-seconds", type=float, default=None,
+                        help="a load starts no new call after this many seconds (default 8; 3 with --quick)")
     parser.add_argument("--peers", default=",".join(p.key for p in PEERS + [REALISTIC]),
                         help="comma-separated peer keys")
     args = parser.parse_args(argv)
     if args.quick:
         args.rounds, args.calls, args.seq, args.held = 1, 1000, 100, 1000
+    if args.max_seconds is None:
+        args.max_seconds = 3.0 if args.quick else 8.0
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, args.held * 2 + 1000)), hard))
     wanted = args.peers.split(",")
     peers = [p for p in PEERS + [REALISTIC] if p.key in wanted]
-    bench = Bench(args.generators)
+    bench = Bench(args.generators, args.max_seconds)
     servers: dict[str, Server] = {}
     rounds: dict[str, list[dict]] = {p.key: [] for p in peers}
     gen_check = {}
