@@ -1,7 +1,7 @@
 """The servers under test, each in its own process, and what /proc says about them.
 
 Peers run the reference flow (connect, myevents, linger, answer, playback, hangup, exit):
-(a) the floor, (b) greenswitch's OutboundESLServer, (c) greenswitch's OutboundSession on a
+(a) the floor, (a2) the floor that frames messages as the protocol says, (b) greenswitch's OutboundESLServer, (c) greenswitch's OutboundSession on a
 gevent StreamServer, (d) genesis's asyncio Outbound server, (e) ``fsrouter serve`` with its
 store writing the call record; (f) ``fsrouter serve`` on the realistic flow.
 """
@@ -101,6 +101,7 @@ def _fsrouter(config: str):
 
 PEERS = [
     Peer("floor", "(a) floor: bare StreamServer", _script("floor_server.py")),
+    Peer("floor-framed", "(a2) floor, framing messages", _script("floor_framed_server.py")),
     Peer("gs-own", "(b) greenswitch OutboundESLServer", _script("greenswitch_server.py", "own")),
     Peer("gs-stream", "(c) greenswitch on StreamServer", _script("greenswitch_server.py", "stream")),
     Peer("genesis", "(d) genesis (asyncio)", _script("genesis_server.py", python=peer_python)),

@@ -11,6 +11,8 @@ play FreeSWITCH's side of each call over TCP. Rounds are interleaved (a b c d e 
   playback after answer, divided by that number (measured once per peer, first round);
 * then fsrouter alone on the realistic flow (working hours, greeting, IVR key 1, ring
   group whose 2nd member answers, call record);
+* fsrouter's rows carry a second ratio, to (a2) the floor that frames every message by its
+  Content-Length (the lean floor (a) scans bytes for tokens and is not a correct client);
 * a generator check: calls/s against the floor at c50 with one and with two generator
   processes (the generator is not the bottleneck when two give no more than one).
 
@@ -121,6 +123,12 @@ def print_table(figures: dict, peers, args, gen_check: dict) -> None:
         print(row + f"{f.get('failed', 0):>8}")
         if peer.key != "floor" and floor:
             print(ratio)
+        framed = figures.get("floor-framed")
+        if peer.key.startswith("fsrouter") and framed:
+            print(f"{'  x framing floor':<36}" + "".join(
+                f"{f[load][key] / framed[load][key]:>15.2f}"
+                if f.get(load, {}).get(key) is not None and framed.get(load, {}).get(key) else f"{'':>15}"
+                for _, load, key, _ in COLUMNS))
     if gen_check:
         print(f"generator check (floor, c50): 1 process {gen_check[1]:.0f} calls/s, "
               f"2 processes {gen_check[2]:.0f} calls/s")

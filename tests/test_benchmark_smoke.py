@@ -1,0 +1,31 @@
+"""The benchmark's generator against its peers, in miniature: every call of a small load
+completes against the floors and fsrouter, and a load's time limit stops new calls."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parent.parent / "benchmarks"
+sys.path.insert(0, str(BENCH))
+
+import loadgen  # noqa: E402
+import peers  # noqa: E402
+
+
+@pytest.mark.parametrize("key", ["floor", "floor-framed", "fsrouter"])
+def test_every_call_of_a_small_load_completes_against_the_peer(key, tmp_path):
+    [peer] = [p for p in peers.PEERS if p.key == key]
+    server = peers.Server(peer, tmp_path / key)
+    try:
+        server.wait_listening()
+        results = loadgen.run_load(server.port, 20, 5)["results"]
+    finally:
+        server.stop()
+    assert len(results) == 20 and all(ok for _, _, ok in results)
+
+
+def test_a_load_past_its_time_limit_starts_no_more_calls():
+    assert loadgen.run_load(1, 50, 5, max_s=0)["results"] == []  # nothing listens on port 1: none started
