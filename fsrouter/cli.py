@@ -31,7 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="store URL (env FSROUTER_DB; default settings.yaml db, sqlite:///fsrouter.db)")
     serve.add_argument("--listen", default=os.environ.get("FSROUTER_LISTEN"),
                        help="HOST:PORT (env FSROUTER_LISTEN; default settings.yaml listen, 127.0.0.1:8084)")
-    serve.add_argument("--log-format", choices=["console", "json"], default=None)
+    serve.add_argument("--log-format", choices=["console", "json"], default=None,
+                       help="log lines on stderr as console text or JSON (default: settings.yaml log.format)")
 
     check = sub.add_parser("check", help="validate the config folder; exit 1 listing every problem")
     _config_arg(check)

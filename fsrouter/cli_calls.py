@@ -13,7 +13,7 @@ import re
 import sys
 from datetime import datetime, timedelta, timezone
 
-from fsrouter.cli_common import add_store_args, open_config_and_store
+from fsrouter.cli_common import add_store_args, open_store_only
 
 NAME = "calls"
 _SPAN = re.compile(r"^(\d+)([mhd])$")
@@ -44,7 +44,7 @@ def parse_since(text: str, *, now: datetime | None = None) -> datetime:
 
 
 def run(args) -> int:
-    _, store = open_config_and_store(args)
+    store = open_store_only(args)
     try:
         if args.calls_command == "show":
             record = store.calls.get(args.call_uuid)

@@ -14,6 +14,17 @@ def add_store_args(p) -> None:
                    help="store URL (env FSROUTER_DB; default settings.yaml db)")
 
 
+def open_store_only(args):
+    """The Store for ``args.db`` (default: settings.yaml's ``db``), reading settings.yaml
+    alone: a broken line or employees file does not stop commands that only read the
+    store. ConfigInvalid for settings.yaml's own errors; the caller closes the store."""
+    from fsrouter.flow.loader import load_settings
+    from fsrouter.store import open_store
+
+    settings = load_settings(args.config)
+    return open_store(args.db or settings.db, spool_dir=settings.folders.spool)
+
+
 def open_config_and_store(args):
     """(Config, Store) for ``args.config`` / ``args.db``; the caller closes the store."""
     from fsrouter.flow.loader import load_config

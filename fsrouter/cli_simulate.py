@@ -17,7 +17,8 @@ import logging
 import os
 import sys
 import tempfile
-from datetime import datetime
+import time
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import structlog
@@ -42,7 +43,8 @@ def add_parser(subparsers) -> None:
     p.add_argument("--config", default=os.environ.get("FSROUTER_CONFIG", "config"),
                    help="config folder (env FSROUTER_CONFIG, default ./config)")
     p.add_argument("--db", default=None,
-                   help="store URL to use (default: a throwaway SQLite store)")
+                   help="store URL to use: the simulated call's record, lead, recording row and quota "
+                        "are written there (default: a throwaway SQLite store)")
     p.add_argument("--number", required=True, help="the dialed number (DID) or sip_pbx connection name")
     p.add_argument("--caller", required=True, help="the caller's number (Caller-Caller-ID-Number)")
     p.add_argument("--digits", action="append", default=[],
@@ -126,6 +128,12 @@ def arrival_us(text: str | None, zone) -> int:
     return int(moment.timestamp() * 1_000_000)
 
 
+def running_from(start: datetime):
+    """A clock (() -> aware UTC datetime) that reads ``start`` now and runs at wall speed."""
+    t0 = time.monotonic()
+    return lambda: start + timedelta(seconds=time.monotonic() - t0)
+
+
 def simulate(catalog, scenario: Scenario, *, db_url: str, scratch: Path, throwaway: bool = True,
              absent=(), crm_responsible: str | None = None):
     """Serve ``catalog`` on 127.0.0.1:0, play ``scenario`` with the fake FreeSWITCH.
@@ -147,6 +155,8 @@ def simulate(catalog, scenario: Scenario, *, db_url: str, scratch: Path, throwaw
         folders = settings.folders.model_copy(update={"voicemail": scratch / "voicemail",
                                                       "recordings": scratch / "recordings"})
         services = build_services(settings, catalog.config.root, store, folders=folders)
+        if scenario.created_us:  # --at: answer, end, quota month on the simulated call's own time
+            services.clock = running_from(datetime.fromtimestamp(scenario.created_us / 1e6, tz=timezone.utc))
         engine = Engine(lambda: catalog, services, hangup_timeout_s=settings.esl.hangup_timeout)
         server = CallServer(("127.0.0.1", 0), engine.handle_call, log=log, max_calls=1,
                             reply_timeout_s=settings.esl.reply_timeout,

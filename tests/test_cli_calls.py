@@ -105,3 +105,19 @@ def test_recordings_purge_dry_run_lists_old_files_and_purge_deletes_them_with_th
     assert f"deleted {rec.path}" in capsys.readouterr().out
     assert not Path(rec.path).exists()
     assert engine.store.recordings.for_call(fake.scenario.uuid) == []
+
+
+def test_calls_list_still_reads_the_store_when_a_line_file_is_broken(tmp_path, made_call, capsys):
+    """serve keeps its old config after a bad edit; the call records must stay readable."""
+    _, fake = made_call
+    line = tmp_path / "config" / "numbers" / "kyiv.yaml"
+    line.write_text(line.read_text().replace("monthly_limit: 10", "monthly_limit: ten"))
+    assert cli(tmp_path, "calls", "list") == 0
+    assert fake.scenario.uuid in capsys.readouterr().out
+
+
+def test_calls_list_names_a_broken_settings_file(tmp_path, made_call, capsys):
+    settings = tmp_path / "config" / "settings.yaml"
+    settings.write_text(settings.read_text() + "max_calls: many\n")
+    assert cli(tmp_path, "calls", "list") == 1
+    assert "settings.yaml" in capsys.readouterr().err

@@ -99,3 +99,25 @@ def test_simulate_prints_the_esl_applications_with_commands(capsys, config):
 def test_simulate_refuses_bad_flags_with_a_clear_message(capsys, config, flags, message):
     assert main(["simulate", "--config", str(config), "--caller", CALLER, *flags]) == 1
     assert message in capsys.readouterr().err
+
+
+def test_simulate_at_with_db_stores_a_call_that_lasts_seconds_on_the_simulated_clock(tmp_path):
+    from datetime import timedelta
+    from pathlib import Path
+
+    from fsrouter.cli import main
+    from fsrouter.store import open_store
+
+    db = f"sqlite:///{tmp_path / 's.db'}"
+    shipped = Path(__file__).resolve().parent.parent / "config"
+    assert main(["simulate", "--config", str(shipped), "--db", db, "--number", "+380441234567",
+                 "--caller", "+380501112233", "--digits", "102", "--answer", "bob",
+                 "--at", "2026-06-03T10:00"]) == 0
+    store = open_store(db, spool_dir=None)
+    try:
+        [record] = store.calls.list(limit=1)
+    finally:
+        store.close()
+    assert record.started_at.year == 2026 and record.started_at.month == 6
+    assert timedelta(0) <= record.answered_at - record.started_at < timedelta(minutes=1)
+    assert timedelta(0) <= record.ended_at - record.started_at < timedelta(minutes=1)

@@ -36,13 +36,7 @@ def load_config(root: str | Path) -> Config:
     every ConfigError found, sorted by file then line; error paths are ``root`` as given
     joined with the file's relative path (e.g. "config/numbers/kyiv.yaml").
     """
-    folder = Path(root)
-    draft = Draft(root=folder.resolve(), shown=str(folder))
-    if not draft.root.is_dir():
-        raise ConfigInvalid([ConfigError(str(folder), None, "", "no such config folder")])
-    unreadable = _unreadable_folder(draft.root, str(folder))
-    if unreadable is not None:
-        raise ConfigInvalid([unreadable])
+    draft = _draft(root)
     errors: list[ConfigError] = []
     _load_settings(draft, errors)
     draft.employees = _load_entries(draft, EMPLOYEES_FILE, "employees", Employee, draft.employee_ids, errors)
@@ -124,6 +118,32 @@ def _read(draft: Draft, relative: str, errors: list[ConfigError], required: bool
         return None
     draft.docs[path] = doc
     return doc
+
+
+def load_settings(root: str | Path) -> Settings:
+    """settings.yaml of the config folder ``root`` alone, for commands that only open the
+    store (``calls``): a broken line file must not hide the call records while ``serve``
+    keeps running on the config it had. Raises ConfigInvalid for settings.yaml's own
+    errors (or a missing folder), with the same file:line: field messages as load_config.
+    """
+    draft = _draft(root)
+    errors: list[ConfigError] = []
+    _load_settings(draft, errors)
+    if errors:
+        raise ConfigInvalid(errors)
+    return draft.settings
+
+
+def _draft(root: str | Path) -> Draft:
+    """An empty Draft of the folder ``root``; ConfigInvalid when it is missing or unreadable."""
+    folder = Path(root)
+    draft = Draft(root=folder.resolve(), shown=str(folder))
+    if not draft.root.is_dir():
+        raise ConfigInvalid([ConfigError(str(folder), None, "", "no such config folder")])
+    unreadable = _unreadable_folder(draft.root, str(folder))
+    if unreadable is not None:
+        raise ConfigInvalid([unreadable])
+    return draft
 
 
 def _load_settings(draft: Draft, errors: list[ConfigError]) -> None:
