@@ -7,7 +7,8 @@ import pytest
 
 from fsrouter.esl import FrameParser
 from fsrouter.esl import parser as parser_module
-from fsrouter.esl.frame import CONNECT_REPLY_PEEKS, Event
+from fsrouter.errors import EslProtocolError
+from fsrouter.esl.frame import CONNECT_REPLY_PEEKS, Event, is_regular_head
 from tests.captures import CAPTURES
 
 
@@ -112,3 +113,37 @@ def test_a_large_regular_block_keeps_its_frame_boundary_and_the_next_frame_follo
     assert [f.raw for f in frames] == [first, second]
     assert frames[0]._headers is None and frames[0].reply_text == "+OK"
     assert frames[0].event().get("Name-42") == "value42" and frames[1].reply_text == "+OK Events Enabled"
+
+
+def _connect_reply(*extra: bytes) -> bytes:
+    lines = [b"Event-Name: CHANNEL_DATA", b"Unique-ID: real"] + [b"variable_pad%d: v" % i for i in range(100)]
+    return b"\n".join(lines + list(extra) + [b"Content-Type: command/reply", b"Reply-Text: %2BOK%0A"]) + b"\n\n"
+
+
+def test_a_large_head_with_a_line_without_a_colon_is_refused_as_the_eager_parse_refuses_it(monkeypatch):
+    raw = _connect_reply(b"variable_x: a: b", b"no colon here")  # colon counts balance, lines do not
+    with pytest.raises(EslProtocolError):
+        eager(raw, monkeypatch)
+    with pytest.raises(EslProtocolError):
+        FrameParser().feed(raw)
+
+
+def _event(body: bytes):
+    return FrameParser().feed(b"Content-Length: %d\nContent-Type: text/event-plain\n\n" % len(body) + body)[0].event()
+
+
+def test_an_event_with_a_name_colon_value_line_answers_like_the_eager_parse():
+    assert _event(b"Event-Name: X\nA: b: c\nB:value\n\n").get("B") == "value"
+
+
+def test_lines_after_an_events_blank_line_do_not_override_its_headers():
+    assert _event(b"Event-Name: X\nUnique-ID: real\n\nUnique-ID: fake: z\n").get("Unique-ID") == "real"
+
+
+@pytest.mark.parametrize("head, regular", [
+    (b"A: 1\nB: 2", True), (b"A: 1\r\nB: 2", True), (b"A: 1", True),
+    (b"A: 1: 2\nB", False), (b"A: 1\n\nB: 2", False), (b"A:1\nB: 2", False), (b": 1\nB: 2", False),
+    (b"A: 1\nB: 2\x00", False), (b"A: 1\nContent-Length: 2", False), (b"", False), (b"A: x:y", False),
+])
+def test_a_regular_head_has_exactly_one_colon_and_space_on_every_line(head, regular):
+    assert is_regular_head(head) is regular

@@ -157,8 +157,7 @@ class FrameParser:
         """Parse the header block ``buf[pos:end]``; return the pending-frame tuple."""
         if end - pos > LAZY_HEAD_BYTES and not self.commands:
             head = bytes(buf[pos:end])
-            lines = head.count(b"\n") + 1
-            if (lines <= self.max_headers and head.count(b":") == lines and b"\r" not in head
+            if (head.count(b"\n") < self.max_headers and b"\r" not in head
                     and b"ength" not in head and b"ENGTH" not in head and is_regular_head(head)):
                 body_offset = end - pos + sep  # no Content-Length: no body
                 return None, head, None, body_offset, body_offset
