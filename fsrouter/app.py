@@ -86,6 +86,7 @@ def wait_for_store(store, stopped, *, log, interval_s: float = STORE_RETRY_S) ->
 
 #: Seconds between sweeps for busy claims left behind by a dead engine.
 CLAIM_SWEEP_S = 600.0
+RECORD_DRAIN_S = 10.0  # at shutdown: seconds for queued call records to be stored or spooled
 
 
 def sweep_stale_claims(store, max_age_s: float, *, now, log) -> list[str]:
@@ -240,4 +241,6 @@ class App:
         if self._purger is not None:
             self._purger.join(timeout=1.0)
         self.recorder.close()
+        if not self.services.store.calls.drain(RECORD_DRAIN_S):  # the last calls' records
+            self.log.error("call_records_not_drained", timeout_s=RECORD_DRAIN_S)
         self.store.close()

@@ -72,3 +72,50 @@ def test_other_repository_methods_are_the_repositorys_own(store):
     assert calls.get("direct") == make_call("direct")
     with pytest.raises(ValueError):
         GroupCommitCalls(store.calls, max_batch=0)
+
+
+def test_a_caller_id_the_database_cannot_hold_is_fitted_and_costs_no_other_record(store):
+    """Caller-Caller-ID-Number comes from the network: a NUL (url-decoded %00; PostgreSQL
+    refuses it) or 300 characters (longer than the column) must not lose any record."""
+    calls = GroupCommitCalls(store.calls)
+    hostile = [make_call("nul", caller="+380\x00501112233"), make_call("long", caller="+" + "1" * 300)]
+    good = [make_call(f"mate-{n}") for n in range(4)]
+    savers = [gevent.spawn(calls.save, r) for r in good[:2] + hostile + good[2:]]
+    gevent.joinall(savers, timeout=30, raise_error=True)
+    assert all(store.calls.get(r.call_uuid) == r for r in good)
+    assert store.calls.get("nul").caller == "+380\ufffd501112233"
+    assert store.calls.get("long").caller == "+" + "1" * 254
+
+
+def test_a_batch_that_fails_for_one_record_is_written_record_by_record(store, monkeypatch):
+    save_many = store.calls.save_many
+
+    def refuse_the_bad_one(records):
+        if len(records) > 1 and any(r.call_uuid == "bad" for r in records):
+            raise ValueError("driver refuses one row")
+        if [r.call_uuid for r in records] == ["bad"]:
+            raise ValueError("driver refuses one row")
+        save_many(records)
+
+    monkeypatch.setattr(store.calls, "save_many", refuse_the_bad_one)
+    calls = GroupCommitCalls(store.calls)
+    savers = [gevent.spawn(calls.save, make_call(uuid)) for uuid in ("a", "bad", "b")]
+    gevent.joinall(savers, timeout=30)
+    assert [type(g.exception).__name__ if g.exception else None for g in savers] == [None, "ValueError", None]
+    assert store.calls.get("a") is not None and store.calls.get("b") is not None
+
+
+def test_drain_waits_for_queued_records_before_the_store_may_close(store, monkeypatch):
+    upsert = store.calls._upsert_one
+
+    def slow_commit(*args):  # a PostgreSQL commit yields to other greenlets
+        gevent.sleep(0.2)
+        upsert(*args)
+
+    monkeypatch.setattr(store.calls, "_upsert_one", slow_commit)
+    calls = GroupCommitCalls(store.calls)
+    for n in range(4):
+        gevent.spawn(calls.save, make_call(f"late-{n}"))
+    gevent.sleep(0.01)
+    assert calls.drain(5) is True
+    assert len(store.calls.list()) == 4

@@ -189,3 +189,35 @@ def test_a_connect_reply_without_unique_id_or_with_an_odd_created_time_still_get
         assert record.started_at is not None
     finally:
         h.stop()
+
+
+def test_records_of_calls_ending_at_shutdown_are_stored_or_spooled_when_shutdown_returns(tmp_path):
+    """SIGTERM while the writer still commits (a PostgreSQL commit yields): after shutdown
+    returns the process exits, so every record must be in the database or the spool."""
+    import json
+    import sqlite3
+
+    import gevent.event
+
+    from fsrouter.replay.fakefs import FakeFreeSwitch, Scenario
+
+    h = harness(tmp_path)
+    repo = h.app.store.calls
+    real, entered = repo._upsert_one, gevent.event.Event()
+
+    def slow_commit(*args):
+        entered.set()
+        gevent.sleep(0.5)
+        real(*args)
+
+    repo._upsert_one = slow_commit
+    scenarios = [Scenario(endpoints={"user/101": "answer"}, talk_s=0.05) for _ in range(4)]
+    for s in scenarios:
+        gevent.spawn(FakeFreeSwitch(s).run, h.address)
+    assert entered.wait(10)
+    gevent.sleep(0.05)
+    h.app.shutdown(drain_timeout_s=0.1)
+    stored = {u for (u,) in sqlite3.connect(str(tmp_path / "db.sqlite")).execute("SELECT call_uuid FROM call_record")}
+    spool = repo._spool.path
+    spooled = {json.loads(line)["call_uuid"] for line in spool.read_text().splitlines()} if spool.exists() else set()
+    assert not {s.uuid for s in scenarios} - stored - spooled

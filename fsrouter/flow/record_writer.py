@@ -18,6 +18,8 @@ from typing import Any
 import gevent
 from gevent.event import AsyncResult
 
+from fsrouter.errors import StoreError
+
 #: Records per transaction, at most; the rest wait for the next one.
 MAX_BATCH = 256
 
@@ -65,7 +67,14 @@ class GroupCommitCalls:
         error: BaseException | None = None
         try:
             self._calls.save_many([record for record, _ in batch])
-        except Exception as exc:
+        except StoreError as exc:  # neither stored nor spooled: the store says so for the batch
+            error = exc
+        except Exception as exc:  # a bug or a driver refusing one record: each record alone
+            if len(batch) > 1:
+                self.batches += 1
+                for item in batch:
+                    self._write([item])
+                return
             error = exc
         except BaseException as exc:  # killed mid-write: no waiter may hang
             for _, done in batch:
@@ -74,6 +83,14 @@ class GroupCommitCalls:
         self.batches += 1
         for _, done in batch:
             done.set(error)
+
+    def drain(self, timeout_s: float) -> bool:
+        """Wait up to ``timeout_s`` seconds until every queued record is stored or spooled
+        (at shutdown, before the store closes). True when nothing is left queued."""
+        with gevent.Timeout(timeout_s, False):
+            while self._writer is not None:
+                self._writer.join()
+        return self._writer is None and not self._queued
 
     def __getattr__(self, attr: str):
         return getattr(self._calls, attr)

@@ -15,6 +15,8 @@ from .records import CallRecord, call_from_jsonable, jsonable_call, utc
 from .spool import JsonlSpool
 
 _CHUNK = 200  # rows per INSERT when flushing the spool
+#: Errors about one row's contents (not the database being away): retried record by record.
+_ROW_ERRORS = (peewee.DataError, peewee.IntegrityError)
 _SAVED_AT = "_saved_at"  # key of the save time in a spooled line
 
 
@@ -41,6 +43,8 @@ class CallRepository:
         self._clock = clock
         self._log = log
         self._sql_cache: dict[tuple, tuple] = {}  # row columns -> (upsert SQL, fields) or (None, None)
+        self._limits = [(f.name, f.max_length) for f in self._model._meta.sorted_fields
+                        if isinstance(f, peewee.CharField) and f.max_length]
 
     def save(self, record: CallRecord) -> None:
         """Insert or replace the record of ``record.call_uuid``.
@@ -70,12 +74,17 @@ class CallRepository:
         try:
             with self._connector.work() as database:
                 if len(records) == 1:
-                    self._upsert_one(database, _row(records[0], saved_at))
+                    self._upsert_one(database, self._fit(_row(records[0], saved_at)))
                 else:
                     with database.atomic():
                         for record in records:
-                            self._upsert_one(database, _row(record, saved_at))
+                            self._upsert_one(database, self._fit(_row(record, saved_at)))
         except StoreError as exc:
+            if len(records) > 1 and isinstance(exc.__cause__, _ROW_ERRORS):
+                # one record the database refuses must not cost its batch-mates their rows
+                for record in records:
+                    self.save_many((record,))
+                return
             lost = []
             for record in records:
                 try:
@@ -117,7 +126,7 @@ class CallRepository:
                     latest[record.call_uuid] = (record, saved_at)
             if batch.rejected:
                 self._log.error("call_spool_lines_rejected", count=batch.rejected, path=str(self._spool.rejected_path))
-            rows = [_row(record, saved_at) for record, saved_at in latest.values()]
+            rows = [self._fit(_row(record, saved_at)) for record, saved_at in latest.values()]
             if rows:
                 with self._connector.work():
                     for start in range(0, len(rows), _CHUNK):
@@ -147,6 +156,20 @@ class CallRepository:
         query = query.order_by(model.started_at.desc(), model.call_uuid.desc()).limit(limit)
         with self._connector.work():
             return [_record(row) for row in query]
+
+    def _fit(self, row: dict[str, Any]) -> dict[str, Any]:
+        """``row`` with every string as its column can hold it: NUL (which PostgreSQL
+        refuses in text) becomes U+FFFD, and a value longer than its column's max_length
+        (a hostile SIP caller ID) is cut to it, logged as ``call_record_field_cut``. A
+        record is never refused, or left to block the spool, for its contents."""
+        for name, limit in self._limits:
+            value = row[name]
+            if value is not None and (len(value) > limit or "\x00" in value):
+                row[name] = value.replace("\x00", "\ufffd")[:limit]
+                if len(value) > limit:
+                    self._log.warning("call_record_field_cut", call_uuid=row["call_uuid"], field=name,
+                                      length=len(value), max_length=limit)
+        return row
 
     def _upsert_query(self, rows: list[dict[str, Any]]):
         model = self._model
