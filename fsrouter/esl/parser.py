@@ -161,6 +161,10 @@ class FrameParser:
                     and b"ength" not in head and b"ENGTH" not in head and is_regular_head(head)):
                 body_offset = end - pos + sep  # no Content-Length: no body
                 return None, head, None, body_offset, body_offset
+        if buf.startswith(b"Content-Length: ", pos) and not self.commands:
+            event = self._event_head(buf, pos, end, sep)
+            if event is not None:
+                return event
         text = buf[pos:end].decode("utf-8", "replace")
         if "\r" in text:
             text = text.replace("\r\n", "\n")
@@ -193,6 +197,26 @@ class FrameParser:
             body_size = parse_content_length(lengths[0], self.max_body_bytes)
         body_offset = end - pos + sep
         return headers, None, command, body_offset, body_offset + body_size
+
+
+    def _event_head(self, buf: bytearray, pos: int, end: int, sep: int):
+        """The head every FreeSWITCH event frame has (PROTOCOL-NOTES §1), read without
+        splitting: ``Content-Length: N`` then ``Content-Type: T``, two lines, N plain
+        digits. Returns the pending-frame tuple, or None for anything else (the general
+        parse then decides, with the same result for this shape)."""
+        nl = buf.find(b"\n", pos, end)
+        if nl < 0 or buf.find(b"\n", nl + 1, end) >= 0 or not buf.startswith(b"Content-Type: ", nl + 1):
+            return None
+        digits = bytes(buf[pos + 16:nl])
+        ctype = bytes(buf[nl + 15:end])
+        if not (digits.isdigit() and len(digits) <= 15) or b"\r" in ctype or b":" in ctype:
+            return None
+        size = int(digits)
+        if size > self.max_body_bytes:
+            raise EslProtocolError(f"Content-Length {size} exceeds the limit of {self.max_body_bytes} bytes")
+        headers = {"Content-Length": digits.decode(), "Content-Type": ctype.decode("utf-8", "replace")}
+        body_offset = end - pos + sep
+        return headers, None, None, body_offset, body_offset + size
 
 
 def _parse_lines(lines: list[str]) -> dict[str, str]:
