@@ -8,7 +8,8 @@ import pytest
 from fsrouter.esl import FrameParser
 from fsrouter.esl import parser as parser_module
 from fsrouter.errors import EslProtocolError
-from fsrouter.esl.frame import CONNECT_REPLY_PEEKS, Event, is_regular_head
+from fsrouter.esl.frame import CONNECT_REPLY_PEEKS, Event
+from fsrouter.esl.headblock import is_regular_head
 from tests.captures import CAPTURES
 
 

@@ -19,76 +19,19 @@ raw value.
 from __future__ import annotations
 
 import json
-from functools import lru_cache
-from urllib.parse import unquote
 
 from fsrouter.errors import EslProtocolError
 
+from .headblock import (find_blank_line, get_ci, is_regular_head, parse_content_length, peek, split_head,
+                        unquote_cached, unquote_values)
 from .names import ContentType, EventName, Header
 
-__all__ = ["Event", "Frame", "find_blank_line", "is_regular_head", "parse_content_length"]
+__all__ = ["Event", "Frame"]
 
 _EVENT_PLAIN = ContentType.EVENT_PLAIN
 _EVENT_JSON = ContentType.EVENT_JSON
 _COMMAND_REPLY = ContentType.COMMAND_REPLY
 _API_RESPONSE = ContentType.API_RESPONSE
-
-
-def find_blank_line(buf: bytes | bytearray, start: int = 0) -> tuple[int, int]:
-    """Find the end of a header block in ``buf`` from ``start``.
-
-    Returns ``(index, length)``: ``index`` is where the blank-line separator starts (the
-    header block is ``buf[..:index]``) and ``length`` its size in bytes (2 for ``\\n\\n``,
-    3 for ``\\n\\r\\n``, which covers ``\\r\\n\\r\\n``), or ``(-1, 0)`` when there is none yet.
-    """
-    i = buf.find(b"\n\n", start)
-    j = buf.find(b"\n\r\n", start, len(buf) if i < 0 else i + 1)
-    if j >= 0:
-        return j, 3
-    if i >= 0:
-        return i, 2
-    return -1, 0
-
-
-def parse_content_length(value: str, limit: int, where: str = "Content-Length") -> int:
-    """Validate a Content-Length value: a decimal count of bytes, ``0 <= n <= limit``.
-
-    Raises EslProtocolError naming the problem (not a number, negative, over the limit).
-    """
-    v = value.strip(" \t")
-    if v[:1] == "-" and v[1:].isascii() and v[1:].isdigit():
-        raise EslProtocolError(f"{where} is negative: {value!r}")
-    if not (v.isascii() and v.isdigit()):
-        raise EslProtocolError(f"{where} is not a decimal number of bytes: {value!r}")
-    if len(v) > 15 or int(v) > limit:
-        raise EslProtocolError(f"{where} {v} exceeds the limit of {limit} bytes")
-    return int(v)
-
-
-def _get_ci(headers: dict[str, str], name: str) -> str | None:
-    """``headers[name]``, else the first header whose name matches ignoring case."""
-    value = headers.get(name)
-    if value is None:
-        lower = name.lower()
-        size = len(name)
-        for key, val in headers.items():
-            if len(key) == size and key.lower() == lower:
-                return val
-    return value
-
-
-# urllib.parse.unquote, memoized: encoded values repeat across the events of a call and
-# across calls (Event-Date-* within a second, FreeSWITCH-IPv6, the socket app's data,
-# caller names), and a hit costs ~0.1 us against ~2 us. Bounded; a pure function.
-_unquote = lru_cache(maxsize=16384)(unquote)
-
-
-def _unquote_values(headers: dict[str, str]) -> dict[str, str]:
-    """Percent-decode, in place, every value that contains a ``%``; returns ``headers``."""
-    for key, value in headers.items():
-        if "%" in value:
-            headers[key] = _unquote(value)
-    return headers
 
 
 class Event:
@@ -118,7 +61,7 @@ class Event:
         """Every header, url-decoded (parsed on first use)."""
         headers = self._headers
         if headers is None:
-            headers = self._headers = _unquote_values(_split_head(self._head))
+            headers = self._headers = unquote_values(split_head(self._head))
             self._head = None
         return headers
 
@@ -131,7 +74,7 @@ class Event:
         """A header value (exact name), or ``default``."""
         if self._headers is None and self._peeks_left:
             self._peeks_left -= 1
-            value = _peek(self._head, key)  # the head is regular: a miss is an absent header
+            value = peek(self._head, key)  # the head is regular: a miss is an absent header
             return default if value is None else value
         return self.headers.get(key, default)
 
@@ -158,60 +101,6 @@ _MAX_PEEKS = 6
 CONNECT_REPLY_PEEKS = 24
 
 
-def _peek(head: bytes, key: str, *, decode: bool = True) -> str | None:
-    """The value of header ``key`` in a well-formed header block, or None; url-decoded
-    unless ``decode`` is false. The last occurrence wins, as in a dict built from the lines."""
-    needle = ("\n" + key + ": ").encode()
-    i = head.rfind(needle)
-    if i >= 0:
-        start = i + len(needle)
-    elif head.startswith(needle[1:]):
-        start = len(needle) - 1
-    else:
-        return None
-    end = head.find(b"\n", start)
-    raw = head[start:end] if end >= 0 else head[start:]
-    value = raw.decode("utf-8", "replace").rstrip("\r")
-    return _unquote(value) if decode and "%" in value else value
-
-
-def _split_head(head: bytes) -> dict[str, str]:
-    """``Name: value`` lines -> dict (values still url-encoded)."""
-    text = head.decode("utf-8", "replace")
-    if "\r" in text:
-        text = text.replace("\r\n", "\n")
-    lines = text.split("\n")
-    try:  # fast path: FS always writes "Name: value" (a ":" in a value is encoded as %3A)
-        headers = dict(line.split(": ", 1) for line in lines)
-        if "" in headers or ":" in "".join(headers):
-            raise ValueError
-    except ValueError:  # the slow path splits at the first colon, or names the bad line
-        headers = _parse_lines_tolerant(lines)
-    return headers
-
-
-#: Bytes deleted to leave a header block's structure: all but NUL, "\n", ":" and " ".
-_NOT_STRUCTURE = bytes(b for b in range(256) if b not in (0, 10, 32, 58))
-#: The structure of a regular block: ": " on the first line, then "\n: " on each next one.
-_REGULAR_MARKS = b": " + b"\n: " * 8192
-
-
-def is_regular_head(head: bytes) -> bool:
-    """True when every line of ``head`` is ``Name: value`` with exactly one colon and one
-    space (the separator), no name is empty, and there is no blank line, NUL or
-    Content-Length: the form a lazy :class:`Event` (or :class:`Frame`) may scan, where a
-    header's line is found by ``"\nName: "`` and a miss means the header is absent.
-    FreeSWITCH percent-encodes values (``:`` and spaces too, PROTOCOL-NOTES §2), so its
-    events and connect replies are regular; anything else is parsed eagerly.
-
-    One translate and one compare in C, no per-line Python work.
-    """
-    if b"Content-Length:" in head or b"\n: " in head or head.startswith(b": "):
-        return False
-    marks = head.translate(None, _NOT_STRUCTURE)
-    return len(marks) % 3 == 2 and marks == _REGULAR_MARKS[:len(marks)]
-
-
 def _parse_event_plain(body: bytes) -> Event:
     """Parse a text/event-plain body: ``Name: value`` lines, a blank line, and when the
     event has ``Content-Length: M``, M bytes of inner body (BACKGROUND_JOB, capture 16)."""
@@ -223,7 +112,7 @@ def _parse_event_plain(body: bytes) -> Event:
     head = body[:end] if end >= 0 else body.rstrip(b"\r\n")
     if is_regular_head(head):
         return Event(head=head)
-    headers = _unquote_values(_split_head(head))
+    headers = unquote_values(split_head(head))
     inner = None
     length = headers.get(Header.CONTENT_LENGTH)
     if length is not None:
@@ -235,19 +124,6 @@ def _parse_event_plain(body: bytes) -> Event:
                 f"event inner Content-Length {size} but only {len(inner)} bytes follow its headers"
             )
     return Event(headers, inner)
-
-
-def _parse_lines_tolerant(lines: list[str]) -> dict[str, str]:
-    """Slow path of event parsing: accepts ``Name:value`` and skips empty lines."""
-    headers: dict[str, str] = {}
-    for line in lines:
-        if not line:
-            continue
-        i = line.find(":")
-        if i <= 0:
-            raise EslProtocolError(f"event body line has no 'Name: value' form: {line[:80]!r}")
-        headers[line[:i]] = line[i + 2 :] if line.startswith(" ", i + 1) else line[i + 1 :]
-    return headers
 
 
 def _json_value(value: object) -> str:
@@ -309,11 +185,11 @@ class Frame:
         if headers is None:
             if head is None or raw is None:
                 raise ValueError("a Frame needs headers, or its raw head and raw bytes")
-            ct = _peek(head, Header.CONTENT_TYPE, decode=False)
-            self._content_type = ct if ct is not None else _get_ci(self.headers, Header.CONTENT_TYPE)
+            ct = peek(head, Header.CONTENT_TYPE, decode=False)
+            self._content_type = ct if ct is not None else get_ci(self.headers, Header.CONTENT_TYPE)
         else:
             ct = headers.get(Header.CONTENT_TYPE)
-            self._content_type = ct if ct is not None else _get_ci(headers, Header.CONTENT_TYPE)
+            self._content_type = ct if ct is not None else get_ci(headers, Header.CONTENT_TYPE)
         if raw is None:
             lines = [command] if command is not None else []
             lines.extend(f"{k}: {v}" for k, v in headers.items())
@@ -327,13 +203,13 @@ class Frame:
         lazy head)."""
         headers = self._headers
         if headers is None:
-            headers = self._headers = _split_head(self._head)
+            headers = self._headers = split_head(self._head)
         return headers
 
     def _header(self, name: str) -> str | None:
         """One outer header by exact name, raw; a lazy head is scanned, not split."""
         if self._headers is None:
-            return _peek(self._head, name, decode=False)
+            return peek(self._head, name, decode=False)
         return self._headers.get(name)
 
     @property
@@ -356,9 +232,9 @@ class Frame:
         """
         text = self._header(Header.REPLY_TEXT)
         if text is None:
-            text = _get_ci(self.headers, Header.REPLY_TEXT)
+            text = get_ci(self.headers, Header.REPLY_TEXT)
         if text is not None and "%" in text and self._is_connect_reply():
-            return _unquote(text)
+            return unquote_cached(text)
         return text
 
     @property
@@ -411,7 +287,7 @@ class Frame:
                 if self._headers is None:  # a call reads a dozen of its ~100 headers
                     event = Event(head=self._head, max_peeks=CONNECT_REPLY_PEEKS)
                 else:
-                    event = Event(_unquote_values(dict(self._headers)))
+                    event = Event(unquote_values(dict(self._headers)))
             else:
                 raise EslProtocolError(f"a frame of Content-Type {ct!r} carries no event")
             self._event = event

@@ -26,7 +26,8 @@ from __future__ import annotations
 
 from fsrouter.errors import EslProtocolError
 
-from .frame import Frame, find_blank_line, is_regular_head, parse_content_length
+from .frame import Frame
+from .headblock import find_blank_line, is_regular_head, parse_content_length
 
 __all__ = ["FrameParser"]
 
