@@ -104,14 +104,12 @@ CONNECT_REPLY_PEEKS = 24
 def _parse_event_plain(body: bytes) -> Event:
     """Parse a text/event-plain body: ``Name: value`` lines, a blank line, and when the
     event has ``Content-Length: M``, M bytes of inner body (BACKGROUND_JOB, capture 16)."""
-    if b"Content-Length:" not in body:  # the usual event: headers, then the blank line ending it
-        head = body.rstrip(b"\r\n")
-        if is_regular_head(head):
-            return Event(head=head)
-    end, sep = find_blank_line(body)
-    head = body[:end] if end >= 0 else body.rstrip(b"\r\n")
-    if is_regular_head(head):
+    head = body.rstrip(b"\r\n")
+    if is_regular_head(head):  # the usual event: no blank line but the last, no inner body
         return Event(head=head)
+    end, sep = find_blank_line(body)
+    if end >= 0:
+        head = body[:end]
     headers = unquote_values(split_head(head))
     inner = None
     length = headers.get(Header.CONTENT_LENGTH)

@@ -199,7 +199,6 @@ class FrameParser:
         body_offset = end - pos + sep
         return headers, None, command, body_offset, body_offset + body_size
 
-
     def _event_head(self, buf: bytearray, pos: int, end: int, sep: int):
         """The head every FreeSWITCH event frame has (PROTOCOL-NOTES §1), read without
         splitting: ``Content-Length: N`` then ``Content-Type: T``, two lines, N plain
@@ -208,14 +207,12 @@ class FrameParser:
         nl = buf.find(b"\n", pos, end)
         if nl < 0 or buf.find(b"\n", nl + 1, end) >= 0 or not buf.startswith(b"Content-Type: ", nl + 1):
             return None
-        digits = bytes(buf[pos + 16:nl])
+        digits = bytes(buf[pos + 16:nl]).decode("ascii", "replace")
         ctype = bytes(buf[nl + 15:end])
-        if not (digits.isdigit() and len(digits) <= 15) or b"\r" in ctype or b":" in ctype:
+        if not digits.isdigit() or b"\r" in ctype or b":" in ctype:
             return None
-        size = int(digits)
-        if size > self.max_body_bytes:
-            raise EslProtocolError(f"Content-Length {size} exceeds the limit of {self.max_body_bytes} bytes")
-        headers = {"Content-Length": digits.decode(), "Content-Type": ctype.decode("utf-8", "replace")}
+        size = parse_content_length(digits, self.max_body_bytes)
+        headers = {"Content-Length": digits, "Content-Type": ctype.decode("utf-8", "replace")}
         body_offset = end - pos + sep
         return headers, None, None, body_offset, body_offset + size
 

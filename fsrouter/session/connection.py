@@ -59,7 +59,6 @@ def new_uuid() -> str:
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
-
 def channel_uuid(data: Event) -> str:
     """The controlled channel's id from the connect reply: ``Unique-ID``, else the same id
     under ``Channel-Unique-ID`` / ``Caller-Unique-ID`` / ``variable_uuid``, else a fresh

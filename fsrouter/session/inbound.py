@@ -13,7 +13,6 @@ Source: https://developer.signalwire.com/freeswitch/FreeSWITCH-Explained/Modules
 
 from __future__ import annotations
 
-import uuid
 from collections import deque
 from dataclasses import dataclass
 from typing import Callable, Sequence
@@ -27,6 +26,7 @@ from gevent import socket
 from fsrouter.errors import EslProtocolError, EslTimeout, EslUnavailable
 from fsrouter.esl import Event, Frame, FrameParser, commands
 from fsrouter.esl import names as N
+from fsrouter.session.connection import new_uuid
 
 #: Events the client subscribes to: bgapi results and the originated legs' fate.
 EVENTS = (N.EventName.BACKGROUND_JOB, N.EventName.CHANNEL_BRIDGE, N.EventName.CHANNEL_HANGUP_COMPLETE)
@@ -35,10 +35,6 @@ BACKOFF_S = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
 
 _RECV_BYTES = 65536
 _LOST = None  # put into watchers' queues when the connection drops
-
-
-def _new_uuid() -> str:
-    return str(uuid.uuid4())
 
 
 @dataclass(frozen=True)
@@ -69,7 +65,7 @@ class InboundClient:
     """
 
     def __init__(self, address: tuple[str, int], password: str, *, log,
-                 new_id: Callable[[], str] = _new_uuid, reply_timeout_s: float = 5.0,
+                 new_id: Callable[[], str] = new_uuid, reply_timeout_s: float = 5.0,
                  connect_timeout_s: float = 5.0, backoff_s: Sequence[float] = BACKOFF_S,
                  sleep: Callable[[float], None] = gevent.sleep):
         self.address = address

@@ -29,7 +29,6 @@ _CONNECT = commands.connect()
 CallHandler = Callable[[Call, object], None]
 
 
-
 class _AcceptFirstServer(StreamServer):
     """A StreamServer whose listening socket is served before the calls' sockets in each
     loop iteration (libev priority 2): a busy engine still sends a new call's ``connect``

@@ -9,6 +9,7 @@ from typing import Any, Callable, Sequence
 import peewee
 
 from ..errors import StoreError
+from .compiled import CompiledQueries
 from .db import Connector
 from .models import Models
 from .records import CallRecord, call_from_jsonable, jsonable_call, utc
@@ -42,7 +43,8 @@ class CallRepository:
         self._spool = spool
         self._clock = clock
         self._log = log
-        self._sql_cache: dict[tuple, tuple] = {}  # row columns -> (upsert SQL, fields) or (None, None)
+        self._queries = CompiledQueries()
+        self._fields: dict[tuple, list] = {}  # row columns -> their fields, in peewee's order
         self._limits = [(f.name, f.max_length) for f in self._model._meta.sorted_fields
                         if isinstance(f, peewee.CharField) and f.max_length]
 
@@ -184,31 +186,15 @@ class CallRepository:
         self._upsert_query(rows).execute()
 
     def _upsert_one(self, database, row: dict[str, Any]) -> None:
-        """One record's upsert, with its SQL built once per process.
-
-        peewee rebuilds the same INSERT ... ON CONFLICT text for every call, which cost
-        ~80% of a save (benchmarks/RESULTS.md). The text only depends on the row's
-        columns, so it is kept, and only the parameters are computed per call. The cache
-        is filled only when our parameters equal peewee's own for that row; otherwise
-        every save goes through peewee as before.
-        """
+        """One record's upsert, its SQL built once per row shape (store.compiled): peewee
+        rebuilt the same INSERT ... ON CONFLICT text for every call, ~80% of a save
+        (benchmarks/RESULTS.md). Only the parameters are computed per call."""
         key = tuple(row)
-        cached = self._sql_cache.get(key)
-        if cached is None:
-            sql, params = self._upsert_query([row]).sql()
-            fields = [f for f in self._model._meta.sorted_fields if f.name in row]
-            ours = [f.db_value(row[f.name]) for f in fields]
-            cached = (sql, fields) if ours == list(params) else (None, None)
-            self._sql_cache[key] = cached
-            if cached[0] is None:
-                self._log.warning("call_upsert_sql_not_cached", reason="parameter order differs")
-            database.execute_sql(sql, params)
-            return
-        sql, fields = cached
-        if sql is None:
-            self._upsert([row])
-            return
-        database.execute_sql(sql, [f.db_value(row[f.name]) for f in fields])
+        fields = self._fields.get(key)
+        if fields is None:
+            fields = self._fields[key] = [f for f in self._model._meta.sorted_fields if f.name in row]
+        self._queries.execute(database, ("upsert", key), lambda: self._upsert_query([row]),
+                              [f.db_value(row[f.name]) for f in fields])
 
     def _spool_record(self, record: CallRecord, saved_at: datetime, error: StoreError) -> None:
         log = self._log.bind(call_uuid=record.call_uuid)
