@@ -10,7 +10,10 @@ from fsrouter.store.db import install_gevent_wait_callback  # noqa: E402
 
 install_gevent_wait_callback()
 
-from tests.harness import EngineHarness, write_config  # noqa: E402
+import shutil  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from tests.harness import SHIPPED, EngineHarness, write_config  # noqa: E402
 
 
 @pytest.fixture
@@ -26,3 +29,11 @@ def engine(tmp_path, config_dir):
     harness.start()
     yield harness
     harness.stop()
+
+
+@pytest.fixture
+def cfg(tmp_path, monkeypatch) -> Path:
+    """A copy of the shipped config as ./config, with the working directory at its parent."""
+    shutil.copytree(SHIPPED, tmp_path / "config")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path / "config"

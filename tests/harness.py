@@ -12,6 +12,17 @@ import gevent
 from fsrouter.app import App, Overrides
 from fsrouter.replay.fakefs import FakeFreeSwitch, Scenario
 
+#: The shipped config/ folder of this checkout.
+SHIPPED = Path(__file__).resolve().parents[1] / "config"
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    """Replace the first ``old`` in the file ``path`` with ``new`` (``old`` must be there)."""
+    text = path.read_text()
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, 1))
+
+
 SETTINGS = """\
 listen: 127.0.0.1:8084
 country: UA

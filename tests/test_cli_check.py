@@ -5,7 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-SHIPPED = Path(__file__).resolve().parents[1] / "config"
+from tests.harness import SHIPPED
 
 
 def check(config: Path) -> subprocess.CompletedProcess:

@@ -9,23 +9,9 @@ import pytest
 
 from fsrouter.errors import ConfigError, ConfigInvalid
 from fsrouter.flow.loader import load_config
+from tests.harness import SHIPPED, edit
 from tests.mp3_frames import write_mp3
 
-SHIPPED = Path(__file__).resolve().parents[1] / "config"
-
-
-@pytest.fixture
-def cfg(tmp_path, monkeypatch) -> Path:
-    """A copy of the shipped config as ./config, with the working directory at its parent."""
-    shutil.copytree(SHIPPED, tmp_path / "config")
-    monkeypatch.chdir(tmp_path)
-    return tmp_path / "config"
-
-
-def edit(path: Path, old: str, new: str) -> None:
-    text = path.read_text()
-    assert old in text, f"{old!r} not in {path}"
-    path.write_text(text.replace(old, new, 1))
 
 
 def line_of(path: Path, text: str) -> int:

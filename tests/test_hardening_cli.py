@@ -16,8 +16,7 @@ from fsrouter.cli import main
 from fsrouter.flow.callbacks import request_callback
 from fsrouter.flow.loader import load_config
 from fsrouter.store import open_store
-
-SHIPPED = Path(__file__).resolve().parents[1] / "config"
+from tests.harness import SHIPPED
 
 
 @pytest.fixture

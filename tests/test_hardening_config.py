@@ -4,7 +4,6 @@ never a traceback, a hang or gigabytes of memory."""
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -15,23 +14,9 @@ from structlog.testing import capture_logs
 
 from fsrouter.errors import ConfigError, ConfigInvalid
 from fsrouter.flow.loader import load_config
+from tests.harness import edit
 from fsrouter.flow.yamlsource import parse_yaml
 
-SHIPPED = Path(__file__).resolve().parents[1] / "config"
-
-
-@pytest.fixture
-def cfg(tmp_path, monkeypatch) -> Path:
-    """A copy of the shipped config as ./config, with the working directory at its parent."""
-    shutil.copytree(SHIPPED, tmp_path / "config")
-    monkeypatch.chdir(tmp_path)
-    return tmp_path / "config"
-
-
-def edit(path: Path, old: str, new: str) -> None:
-    text = path.read_text()
-    assert old in text, f"{old!r} not in {path}"
-    path.write_text(text.replace(old, new, 1))
 
 
 def problems(root="config") -> list[ConfigError]:
