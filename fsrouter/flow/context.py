@@ -79,7 +79,7 @@ class CallContext:
         self.claims.discard(employee)
 
     def employee_answered(self, employee: str) -> None:
-        """Called (from the event reader) when an employee's leg is bridged to the caller."""
+        """Called (while frames are dispatched, see session.connection) when an employee's leg is bridged to the caller."""
         if self.answered_by is None:
             self.answered_at = self.now()
         self.answered_by = employee

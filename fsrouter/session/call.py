@@ -214,7 +214,7 @@ class Call:
         """dptools ``bridge`` to ``dial_string``; returns once the bridge ends.
 
         ring_time_s bounds the ringing (the dial string should carry it, e.g.
-        ``{originate_timeout=20}``); on_answer(b_leg_uuid) is called from the event reader
+        ``{originate_timeout=20}``); on_answer(b_leg_uuid) is called as the event is dispatched
         when CHANNEL_BRIDGE arrives, so the flow knows who answered even if the caller
         hangs up during the conversation. The caller's leg must have
         ``continue_on_fail=true`` and ``hangup_after_bridge=false`` set, or a failed
@@ -260,7 +260,7 @@ class Call:
         return recording_stats(self.execute("stop_record_session", path))
 
     def subscribe(self, event_name: str, handler: Callable[[Event], None]) -> Callable[[], None]:
-        """Call ``handler(event)`` from the event reader for every ``event_name`` event of this
+        """Call ``handler(event)``, as frames are dispatched, for every ``event_name`` event of this
         channel (myevents list only, PROTOCOL-NOTES §6); returns the function that unsubscribes."""
         self.conn.register_handle(event_name, handler)
 

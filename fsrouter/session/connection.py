@@ -11,8 +11,18 @@ thin layer that fixes what it gets wrong for a call-routing engine:
   ``Application-UUID`` equals the ``Event-UUID`` we sent (PROTOCOL-NOTES §4).
 * greenswitch waits without timeouts, writes without a lock and polls its event queue
   every second in a second greenlet; here every wait has a timeout in seconds, replies are
-  matched FIFO under one writer lock, and events are dispatched by the reader greenlet.
+  matched FIFO under one writer lock, and the greenlet that waits reads the socket itself
+  (see "Who reads the socket" below), so a call costs one greenlet, not three.
 * a hangup or a disconnect fails every pending wait with ``CallHungUp``.
+
+Who reads the socket: a greenlet that waits for a reply, an execute's completion or the
+hangup reads and dispatches frames itself until what it waits for has come (one greenlet
+switch per batch of frames, no hand-over to a reader greenlet). A second greenlet that
+waits meanwhile blocks on its own event; when the reading greenlet is done and others
+still wait, a reader greenlet takes over for the rest of the call. ``start()`` asks for
+that reader greenlet from the beginning (for users that wait in many greenlets at once).
+Frames that arrive while no one waits stay in the socket until the next wait; ``is_up``
+first takes in whatever has already arrived.
 
 Source: https://developer.signalwire.com/freeswitch/FreeSWITCH-Explained/Modules/mod_event_socket_1048924/
 """
@@ -21,6 +31,8 @@ from __future__ import annotations
 
 from collections import deque
 from random import getrandbits as _getrandbits
+from socket import timeout as _socket_timeout
+from time import monotonic as _monotonic
 from typing import Callable
 
 import gevent
@@ -70,6 +82,44 @@ def channel_uuid(data: Event) -> str:
     return "fsrouter-" + new_uuid()
 
 
+class _Slot:
+    """One awaited reply or completion: filled by whoever dispatches frames, read by its
+    waiter. ``event`` (a gevent Event) exists only while a waiter blocks on it passively."""
+
+    __slots__ = ("value", "error", "done", "event")
+
+    def __init__(self):
+        self.value = None
+        self.error: BaseException | None = None
+        self.done = False
+        self.event: gevent.event.Event | None = None
+
+    def set(self, value) -> None:
+        self.value = value
+        self.done = True
+        if self.event is not None:
+            self.event.set()
+
+    def set_exception(self, error: BaseException) -> None:
+        self.error = error
+        self.done = True
+        if self.event is not None:
+            self.event.set()
+
+    def is_done(self) -> bool:
+        return self.done
+
+    def wait(self, timeout_s: float | None) -> None:
+        if self.event is None:
+            self.event = gevent.event.Event()
+        self.event.wait(timeout_s)
+
+    def result(self):
+        if self.error is not None:
+            raise self.error
+        return self.value
+
+
 class EslConnection(OutboundSession):
     """The controlled channel's socket, as FreeSWITCH's ``socket`` application hands it over.
 
@@ -101,12 +151,14 @@ class EslConnection(OutboundSession):
         self.answered = False
         self._parser = FrameParser()
         self._write_lock = gevent.lock.Semaphore()
-        self._replies: deque[gevent.event.AsyncResult] = deque()
-        self._executes: dict[str, gevent.event.AsyncResult] = {}
+        self._replies: deque[_Slot] = deque()
+        self._executes: dict[str, _Slot] = {}
         self._hung_up = gevent.event.Event()
         self._ended = gevent.event.Event()  # HANGUP_COMPLETE, a disconnect notice, or the socket gone
         self._closed = gevent.event.Event()
         self._reader: gevent.Greenlet | None = None
+        self._reading = False  # a greenlet is reading the socket inline (see _await)
+        self._passive = 0  # greenlets blocked on an event while another one reads
 
     @property
     def session_data(self) -> dict[str, str] | None:
@@ -116,9 +168,12 @@ class EslConnection(OutboundSession):
 
     # ----------------------------------------------------------------- lifecycle
     def start(self) -> gevent.Greenlet:
-        """Spawn the reader greenlet (one per call); it dies with the socket."""
-        self._reader = gevent.spawn(self.receive_events)
-        self._reader.link_exception(self._reader_crashed)
+        """Read the socket in a reader greenlet of its own from now on (until the socket
+        closes), for users that wait in several greenlets at once; without it, waiting
+        greenlets read inline. Returns the reader greenlet."""
+        if self._reader is None:
+            self._reader = gevent.spawn(self.receive_events)
+            self._reader.link_exception(self._reader_crashed)
         return self._reader
 
     def _reader_crashed(self, greenlet) -> None:
@@ -127,7 +182,10 @@ class EslConnection(OutboundSession):
 
     @property
     def is_up(self) -> bool:
-        """True while the controlled channel has not hung up and the socket is open."""
+        """True while the controlled channel has not hung up and the socket is open
+        (frames that already arrived are taken in first)."""
+        if not self._hung_up.is_set():
+            self._take_arrived()
         return not self._hung_up.is_set()
 
     @property
@@ -136,7 +194,7 @@ class EslConnection(OutboundSession):
 
     def wait_closed(self, timeout_s: float) -> bool:
         """Wait until FreeSWITCH's final disconnect or socket close; True if it came."""
-        return self._closed.wait(timeout_s)
+        return self._await(self._closed.is_set, self._closed.wait, timeout_s)
 
     def close(self) -> None:
         """Close the socket (idempotent) and fail whatever still waits."""
@@ -150,8 +208,107 @@ class EslConnection(OutboundSession):
             self._reader.kill(block=False)
 
     # ----------------------------------------------------------------- reading
+    def _await(self, ready: Callable[[], bool], block: Callable[[float | None], object],
+               timeout_s: float | None) -> bool:
+        """Wait until ``ready()`` or ``timeout_s`` seconds (None: no limit); True if ready.
+
+        Reads and dispatches frames in this greenlet when nobody else reads the socket;
+        otherwise blocks with ``block(timeout_s)`` (an event's wait) while the reading
+        greenlet dispatches, and takes over the reading if that greenlet stops first.
+        """
+        if ready():
+            return True
+        deadline = None if timeout_s is None else _monotonic() + timeout_s
+        while True:
+            if self._reader is None and not self._reading and not self._closed.is_set():
+                self._read_until(ready, deadline)
+            else:
+                remaining = None if deadline is None else deadline - _monotonic()
+                if remaining is not None and remaining <= 0:
+                    return ready()
+                self._passive += 1
+                try:
+                    block(remaining)
+                finally:
+                    self._passive -= 1
+            if ready():
+                return True
+            if self._closed.is_set() or (deadline is not None and _monotonic() >= deadline):
+                return ready()
+
+    def _read_until(self, ready: Callable[[], bool], deadline: float | None) -> None:
+        """Inline reading: recv and dispatch until ready(), the deadline or the socket's end."""
+        self._reading = True
+        sock = self.sock
+        try:
+            while not ready() and not self._closed.is_set():
+                if deadline is None:
+                    timeout = None
+                else:
+                    timeout = deadline - _monotonic()
+                    if timeout <= 0:
+                        return
+                sock.timeout = timeout
+                try:
+                    data = sock.recv(_RECV_BYTES)
+                except _socket_timeout:
+                    return
+                except OSError as exc:
+                    self.log.info("esl_socket_error", error=str(exc))
+                    data = b""
+                if not data or not self._dispatch(data):
+                    self._socket_gone("socket_closed")
+                    return
+        finally:
+            self._reading = False
+            if self._passive and self._reader is None and not self._closed.is_set():
+                self.start()  # others still wait: a reader greenlet reads for them
+
+    def _take_arrived(self) -> None:
+        """Dispatch whatever has already arrived, without blocking (inline mode only)."""
+        if self._reader is not None or self._reading or self._closed.is_set():
+            return
+        self._reading = True
+        try:
+            self.sock.timeout = 0.0
+            while not self._closed.is_set():
+                try:
+                    data = self.sock.recv(_RECV_BYTES)
+                except BlockingIOError:
+                    return
+                except OSError as exc:
+                    self.log.info("esl_socket_error", error=str(exc))
+                    data = b""
+                if not data or not self._dispatch(data):
+                    self._socket_gone("socket_closed")
+                    return
+        finally:
+            self._reading = False
+
+    def _dispatch(self, data: bytes) -> bool:
+        """Feed ``data`` to the parser and route every frame it completes; False when a
+        malformed frame (EslProtocolError) or a bug in routing ends this call."""
+        try:
+            for frame in self._parser.feed(data):
+                self.handle_frame(frame)
+        except EslProtocolError as exc:  # a bad frame or event body ends this call, cleanly
+            self.log.warning("frame_rejected", error=str(exc), buffered_bytes=self._parser.buffered)
+            return False
+        except Exception as exc:
+            self.log.error("esl_reader_crashed", error=repr(exc))
+            return False
+        return True
+
+    def _socket_gone(self, why: str) -> None:
+        self._gone(why)
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
     def receive_events(self) -> None:
-        """Reader loop: socket bytes -> FrameParser -> dispatch. Runs in its own greenlet."""
+        """Reader loop of ``start()``: socket bytes -> FrameParser -> dispatch, in its own greenlet."""
+        self.sock.timeout = None
         while not self._closed.is_set():
             try:
                 data = self.sock.recv(_RECV_BYTES)
@@ -166,11 +323,7 @@ class EslConnection(OutboundSession):
             except EslProtocolError as exc:  # a bad frame or event body ends this call, cleanly
                 self.log.warning("frame_rejected", error=str(exc), buffered_bytes=self._parser.buffered)
                 break
-        self._gone("socket_closed")
-        try:
-            self.sock.close()
-        except OSError:
-            pass
+        self._socket_gone("socket_closed")
 
     def handle_frame(self, frame: Frame) -> None:
         """Route one frame: replies to their waiter (FIFO), events to handlers, notices.
@@ -260,26 +413,27 @@ class EslConnection(OutboundSession):
         """
         if self._closed.is_set():
             raise CallHungUp(self.channel_uuid, self.hangup_cause)
-        waiter = gevent.event.AsyncResult()
+        waiter = _Slot()
+        sock = self.sock
         with self._write_lock:
             self._replies.append(waiter)
             try:
                 if not already_sent:
                     # send, not sendall: gevent's sendall asks the kernel for SO_SNDBUF and
                     # chunks, on every call; a command almost always goes out whole.
-                    sent = self.sock.send(data)
+                    sock.timeout = None  # an inline read may have left its deadline on it
+                    sent = sock.send(data)
                     if sent < len(data):
-                        self.sock.sendall(data[sent:])
+                        sock.sendall(data[sent:])
             except OSError:
                 self._gone("write_failed")
                 raise CallHungUp(self.channel_uuid, self.hangup_cause) from None
         if self.observer is not None:
             self.observer("app", data)
         timeout = self.reply_timeout_s if timeout_s is None else timeout_s
-        try:
-            return waiter.get(timeout=timeout)
-        except gevent.Timeout:
-            raise EslTimeout("reply", timeout, self.channel_uuid) from None
+        if not self._await(waiter.is_done, waiter.wait, timeout):
+            raise EslTimeout("reply", timeout, self.channel_uuid)
+        return waiter.result()
 
     def send(self, data: str):  # greenswitch's signature, kept for its helpers
         return self.send_raw((data + "\n\n").encode())
@@ -312,13 +466,13 @@ class EslConnection(OutboundSession):
         if self._hung_up.is_set():
             raise CallHungUp(self.channel_uuid, self.hangup_cause)
         event_uuid = self.new_id()
-        waiter = gevent.event.AsyncResult()
+        waiter = _Slot()
         self._executes[event_uuid] = waiter
         try:
             self.send_raw(commands.execute(app, arg, event_uuid))
-            return waiter.get(timeout=timeout_s)
-        except gevent.Timeout:
-            raise EslTimeout(f"{app} completion", timeout_s, self.channel_uuid) from None
+            if not self._await(waiter.is_done, waiter.wait, timeout_s):
+                raise EslTimeout(f"{app} completion", timeout_s, self.channel_uuid)
+            return waiter.result()
         finally:
             self._executes.pop(event_uuid, None)
 
@@ -335,7 +489,7 @@ class EslConnection(OutboundSession):
 
     def wait_hangup(self, timeout_s: float) -> bool:
         """Wait for CHANNEL_HANGUP (or the socket to go); True if it came in time."""
-        return self._hung_up.wait(timeout_s)
+        return self._await(self._hung_up.is_set, self._hung_up.wait, timeout_s)
 
     def wait_ended(self, timeout_s: float) -> bool:
         """Wait for CHANNEL_HANGUP_COMPLETE, the linger notice or the socket to go.
@@ -343,7 +497,7 @@ class EslConnection(OutboundSession):
         In sync mode FreeSWITCH never sends HANGUP_COMPLETE but does send the linger
         notice (PROTOCOL-NOTES §7), so this returns in every mode. True if it came in time.
         """
-        return self._ended.wait(timeout_s)
+        return self._await(self._ended.is_set, self._ended.wait, timeout_s)
 
     def exit(self, *, timeout_s: float) -> None:
         """Send ``exit`` and wait up to ``timeout_s`` for FreeSWITCH to close."""
@@ -353,7 +507,7 @@ class EslConnection(OutboundSession):
             self.send_raw(commands.exit(), timeout_s=timeout_s)
         except (CallHungUp, EslTimeout):
             return
-        self._closed.wait(timeout_s)
+        self.wait_closed(timeout_s)
 
     def stop(self) -> None:
         self.close()

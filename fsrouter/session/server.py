@@ -130,7 +130,6 @@ class CallServer:
         (PROTOCOL-NOTES §7); with it, the dialplan goes on to the next engine or the backup.
         """
         conn = EslConnection(sock, log=self.log, new_id=self.new_id, reply_timeout_s=min(self.reply_timeout_s, REFUSAL_TIMEOUT_S))
-        conn.start()
         try:
             conn.connect()
             conn.send_raw(commands.resume())
@@ -148,7 +147,7 @@ class CallServer:
         log = self.log.bind(peer=f"{address[0]}:{address[1]}")
         conn = EslConnection(sock, log=log, new_id=self.new_id, reply_timeout_s=self.reply_timeout_s,
                              observer=self.observer_for(sock) if self.observer_for else None)
-        conn.start()
+        # No conn.start(): this greenlet reads the socket itself whenever it waits.
         try:
             data = conn.connect(already_sent=True)  # written by _spawn
             log = log.bind(call_uuid=conn.channel_uuid)

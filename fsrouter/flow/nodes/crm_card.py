@@ -75,7 +75,7 @@ class CrmCard:
 
 
 def on_bridge(ctx, event) -> None:
-    """CHANNEL_BRIDGE handler (event reader greenlet): a new leg while someone talks = a transfer."""
+    """CHANNEL_BRIDGE handler (run while the call waits on its socket): a new leg while someone talks = a transfer."""
     if ctx.answered_by is None:
         return  # the first bridge: ring.py records who answered
     current = final_talker(ctx)
