@@ -64,6 +64,12 @@ MALFORMED = {
     "too_many_headers": (b"A: 1\nB: 2\nC: 3\nD: 4\n\n", {"max_headers": 3}, "more than max_headers (3)"),
     "header_block_too_big": (b"X-Long: " + b"a" * 100 + b"\n\n", {"max_header_bytes": 64}, "exceeds max_header_bytes (64)"),
     "header_block_too_big_without_end": (b"X-Long: " + b"a" * 200, {"max_header_bytes": 64}, "exceeds max_header_bytes (64)"),
+    # the two-line heads the parser frames without splitting keep the general limits
+    "event_head_length_over_the_limit": (b"Content-Length: 101\nContent-Type: text/event-plain\n\n",
+                                         {"max_body_bytes": 100}, "exceeds the limit of 100"),
+    "event_head_length_of_16_digits": (b"Content-Length: " + b"9" * 16 + b"\nContent-Type: x\n\n", {}, "exceeds the limit"),
+    "reply_head_too_big": (b"Content-Type: command/reply\nReply-Text: " + b"a" * 100 + b"\n\n",
+                           {"max_header_bytes": 64}, "exceeds max_header_bytes (64)"),
 }
 
 
@@ -75,6 +81,37 @@ def test_malformed_input_raises_an_error_naming_the_problem_in_every_chunking(na
         with pytest.raises(EslProtocolError, match=re.escape(words)):
             for chunk in chunks:
                 parser.feed(chunk)
+
+
+# Two-line heads framed by one pattern match when a frame arrives whole (fed at once) and
+# by the general parse when it arrives in pieces (_parse compares every chunking).
+SHORT_HEADS = {
+    "event": (_event_frame(b"Event-Name: HEARTBEAT\n\n"), "text/event-plain"),
+    "event_leading_zeros": (b"Content-Length: 0005\nContent-Type: text/event-plain\n\nabcde", "text/event-plain"),
+    "event_empty_body": (b"Content-Length: 0\nContent-Type: text/event-plain\n\n", "text/event-plain"),
+    "event_empty_type": (b"Content-Length: 2\nContent-Type: \n\nab", ""),
+    "event_non_utf8_type": (b"Content-Length: 1\nContent-Type: t\xff\n\nx", "t\ufffd"),
+    "reply": (REPLY, "command/reply"),
+    "reply_with_colons": (b"Content-Type: command/reply\nReply-Text: -ERR no: such: thing\n\n", "command/reply"),
+    "reply_mentioning_length": (b"Content-Type: command/reply\nReply-Text: +OK Content-Length: 5\n\n", "command/reply"),
+    "reply_empty_text": (b"Content-Type: command/reply\nReply-Text: \n\n", "command/reply"),
+    "reply_non_utf8": (b"Content-Type: command/reply\nReply-Text: +OK \xc3\x28 \xe2\x82\n\n", "command/reply"),
+    "reply_then_event": (REPLY + _event_frame(b"Event-Name: HEARTBEAT\n\n"), "command/reply"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SHORT_HEADS))
+def test_a_two_line_head_frames_the_same_whole_or_in_pieces(name):
+    data, ctype = SHORT_HEADS[name]
+    frames = _parse(data)
+    assert frames[0].content_type == ctype
+    assert b"".join(f.raw for f in frames) == data
+
+
+def test_a_two_line_reply_keeps_its_text_whole_after_the_first_separator():
+    (frame,) = _parse(b"Content-Type: command/reply\nReply-Text: -ERR no: such: thing\n\n")
+    assert frame.headers == {"Content-Type": "command/reply", "Reply-Text": "-ERR no: such: thing"}
+    assert frame.body == b""
 
 
 def test_a_valid_frame_before_the_malformed_one_is_still_returned_by_earlier_feeds():

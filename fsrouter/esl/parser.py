@@ -24,6 +24,8 @@ connect reply's ~100 headers, see LAZY_HEAD_BYTES), which the Frame splits on de
 
 from __future__ import annotations
 
+import re
+
 from fsrouter.errors import EslProtocolError
 
 from .frame import Frame
@@ -36,6 +38,16 @@ _CONTENT_LENGTH = "content-length"
 #: Header blocks larger than this (the ~100-header connect reply) that are regular, one
 #: colon a line and no Content-Length, are kept raw and split only if someone asks.
 LAZY_HEAD_BYTES = 1024
+
+
+#: The two-line heads most frames have (PROTOCOL-NOTES §1), framed without splitting:
+#: an event's ``Content-Length: N`` / ``Content-Type: T`` and a reply's
+#: ``Content-Type: T`` / ``Reply-Text: R``, ended by ``\n\n``. Anything else (a ``\r``,
+#: a third line, a colon in T) goes through the general parse, which gives the same
+#: result for these shapes (tests/test_esl_parser.py compares the two).
+_SHORT_HEAD = re.compile(
+    rb"(?:Content-Length: ([0-9]{1,15})\nContent-Type: ([^\r\n:]*)"
+    rb"|Content-Type: ([^\r\n:]*)\nReply-Text: ([^\r\n]*))\n\n")
 
 
 class FrameParser:
@@ -106,11 +118,14 @@ class FrameParser:
         if self._error is not None:
             raise EslProtocolError(f"parser is unusable after an earlier error: {self._error}")
         buf = self._buf
-        if data:
+        if buf:
             buf += data
+        else:
+            buf = data  # nothing held: frame straight from the chunk (bytes), one copy a frame
         frames: list[Frame] = []
         pos = 0
         size = len(buf)
+        short_head = _SHORT_HEAD.match if not self.commands else None
         try:
             while True:
                 pending = self._pending
@@ -118,24 +133,27 @@ class FrameParser:
                     if self._scan == 0:
                         while pos < size and buf[pos] in b"\r\n":  # blank lines between frames
                             pos += 1
+                        if short_head is not None and (m := short_head(buf, pos)) is not None:
+                            pending = self._short_head(m, pos)
                     if pos >= size:
                         break
-                    end, sep = find_blank_line(buf, pos + self._scan)
-                    if end < 0:
-                        # The separator may begin in the last 2 bytes: resume the search there.
-                        if size - pos > self.max_header_bytes + 2:
+                    if pending is None:
+                        end, sep = find_blank_line(buf, pos + self._scan)
+                        if end < 0:
+                            # The separator may begin in the last 2 bytes: resume the search there.
+                            if size - pos > self.max_header_bytes + 2:
+                                raise EslProtocolError(
+                                    f"header block exceeds max_header_bytes ({self.max_header_bytes})"
+                                    " without a blank line"
+                                )
+                            self._scan = max(0, size - pos - 2)
+                            break
+                        if end - pos > self.max_header_bytes:
                             raise EslProtocolError(
-                                f"header block exceeds max_header_bytes ({self.max_header_bytes})"
-                                " without a blank line"
+                                f"header block of {end - pos} bytes exceeds max_header_bytes"
+                                f" ({self.max_header_bytes})"
                             )
-                        self._scan = max(0, size - pos - 2)
-                        break
-                    if end - pos > self.max_header_bytes:
-                        raise EslProtocolError(
-                            f"header block of {end - pos} bytes exceeds max_header_bytes"
-                            f" ({self.max_header_bytes})"
-                        )
-                    pending = self._parse_head(buf, pos, end, sep)
+                        pending = self._parse_head(buf, pos, end, sep)
                     self._pending = pending
                     self._scan = 0
                 headers, head, command, body_offset, frame_size = pending
@@ -148,9 +166,28 @@ class FrameParser:
         except EslProtocolError as exc:
             self._error = exc
             raise
-        if pos:
-            del buf[:pos]
+        finally:
+            if buf is data:
+                self._buf = bytearray(data[pos:])  # what is left of the chunk: a partial frame
+            elif pos:
+                del buf[:pos]
         return frames
+
+    def _short_head(self, m, pos: int) -> tuple[dict[str, str], None, None, int, int] | None:
+        """The pending-frame tuple of a two-line head matched by _SHORT_HEAD: the headers,
+        body offset and size the general parse gives for that block (None: over the
+        header limit, which the general parse then reports)."""
+        body_offset = m.end() - pos
+        if body_offset - 2 > self.max_header_bytes:
+            return None
+        digits, ctype, reply_ctype, reply_text = m.groups()
+        if digits is not None:
+            length = digits.decode("ascii")
+            size = parse_content_length(length, self.max_body_bytes)
+            return ({"Content-Length": length, "Content-Type": ctype.decode("utf-8", "replace")},
+                    None, None, body_offset, body_offset + size)
+        return ({"Content-Type": reply_ctype.decode("utf-8", "replace"),
+                 "Reply-Text": reply_text.decode("utf-8", "replace")}, None, None, body_offset, body_offset)
 
     def _parse_head(
         self, buf: bytearray, pos: int, end: int, sep: int
