@@ -7,6 +7,7 @@ A scripted FreeSWITCH on the other end of a real socket pair; the connection is 
 from __future__ import annotations
 
 import socket
+import time
 
 import gevent
 import pytest
@@ -15,7 +16,7 @@ from structlog.testing import capture_logs
 
 from fsrouter.errors import CallHungUp, EslTimeout
 from fsrouter.esl import FrameParser
-from fsrouter.replay.fsframes import Channel, command_reply
+from fsrouter.replay.fsframes import Channel, api_response, command_reply, disconnect_notice
 from fsrouter.session.connection import EslConnection
 
 UUID = "5a0c1f9e-0000-4000-8000-0000000000c1"
@@ -163,3 +164,123 @@ def test_a_bug_while_dispatching_ends_the_call_not_the_process(pair):
             playing.get(timeout=5)
     assert conn.closed
     assert any(e["event"] == "esl_reader_crashed" for e in logs)
+
+
+# --- found by a break-it session: each failed before its fix ------------------------
+
+def test_a_final_disconnect_notice_fails_a_pending_reply_at_once(pair):
+    conn, fs = pair
+    asking = gevent.spawn(conn.send_raw, b"myevents\n\n", timeout_s=3)
+    fs.command()
+    fs.send(disconnect_notice(UUID, linger=False))
+    started = time.monotonic()
+    with pytest.raises(CallHungUp):
+        asking.get(timeout=5)
+    assert time.monotonic() - started < 1
+    assert conn.closed
+
+
+def test_a_final_disconnect_notice_fails_a_passive_waiters_reply_too(pair):
+    conn, fs = pair
+    ending = gevent.spawn(conn.wait_ended, 10)  # reads inline
+    gevent.sleep(0.01)
+    asking = gevent.spawn(conn.send_raw, b"api status\n\n", timeout_s=3)  # waits passively
+    fs.command()
+    started = time.monotonic()
+    fs.send(disconnect_notice(UUID, linger=False))
+    assert ending.get(timeout=5) is True
+    with pytest.raises(CallHungUp):
+        asking.get(timeout=5)
+    assert time.monotonic() - started < 1
+
+
+def _big_command(size=4_000_000):
+    body = b"x" * size
+    return b"sendmsg\ncontent-type: text/plain\ncontent-length: %d\n\n" % len(body) + body, body
+
+
+@pytest.mark.parametrize("reader", ["is_up", "short_wait"])
+def test_reading_in_another_greenlet_does_not_cut_a_large_write_short(pair, reader):
+    conn, fs = pair
+    conn.sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+    big, body = _big_command()
+
+    def slow_switch():
+        gevent.sleep(0.5)  # the write blocks for longer than the reader's deadline
+        frame = fs.command()
+        fs.send(command_reply("+OK"))
+        return frame
+
+    switch = gevent.spawn(slow_switch)
+    writer = gevent.spawn(conn.send_raw, big, timeout_s=10)
+    gevent.sleep(0.05)  # the writer is blocked in its write now
+    if reader == "is_up":
+        assert conn.is_up
+    else:
+        assert gevent.spawn(conn.wait_hangup, 0.2).get(timeout=5) is False
+    assert writer.get(timeout=10).headers["Reply-Text"] == "+OK"
+    assert switch.get(timeout=10).body == body
+
+
+def handler_that_yields(seconds):
+    return lambda event: gevent.sleep(seconds)
+
+
+def test_a_waiter_that_arrives_while_is_up_dispatches_is_still_served(pair):
+    conn, fs = pair
+    conn.register_handle("CHANNEL_ANSWER", handler_that_yields(0.2))
+    fs.send(fs.channel.event("CHANNEL_ANSWER"))
+    gevent.sleep(0.05)
+    polling = gevent.spawn(lambda: conn.is_up)  # takes in the ANSWER; its handler sleeps
+    gevent.sleep(0.01)
+    hangup_seen = gevent.spawn(conn.wait_hangup, 2.0)  # blocks: is_up is reading
+    gevent.sleep(0.3)  # is_up is done reading, with a waiter left
+    fs.send(fs.hangup())
+    polling.get(timeout=3)
+    assert hangup_seen.get(timeout=5) is True
+
+
+def test_frames_after_an_interrupted_handler_reach_the_next_reader(pair):
+    conn, fs = pair
+    conn.register_handle("CHANNEL_ANSWER", handler_that_yields(0.5))
+    first = gevent.spawn(conn.wait_hangup, 5.0)  # reads inline
+    gevent.sleep(0.01)
+    second = gevent.spawn(conn.wait_ended, 3.0)  # waits passively
+    gevent.sleep(0.01)
+    fs.send(fs.channel.event("CHANNEL_ANSWER") + fs.hangup()
+            + fs.channel.event("CHANNEL_HANGUP_COMPLETE", {"Hangup-Cause": "NORMAL_CLEARING"}))
+    gevent.sleep(0.1)  # the first is inside the sleeping handler, two frames still to route
+    first.kill()
+    assert second.get(timeout=5) is True
+
+
+def test_frames_after_a_handler_cut_by_a_timeout_reach_the_next_wait(pair):
+    conn, fs = pair
+    conn.register_handle("CHANNEL_ANSWER", handler_that_yields(0.5))
+    fs.send(fs.channel.event("CHANNEL_ANSWER") + fs.hangup())
+    with pytest.raises(gevent.Timeout):
+        with gevent.Timeout(0.1):
+            conn.wait_hangup(5)
+    assert conn.wait_hangup(1) is True
+
+
+def test_a_zero_timeout_wait_takes_in_what_already_arrived(pair):
+    conn, fs = pair
+    fs.send(fs.hangup())
+    gevent.sleep(0.05)
+    assert conn.wait_hangup(0) is True
+
+
+def test_is_up_never_blocks_after_another_greenlet_wrote(pair):
+    conn, fs = pair
+    conn.register_handle("CHANNEL_ANSWER", handler_that_yields(0.1))
+    fs.send(fs.channel.event("CHANNEL_ANSWER"))
+    gevent.sleep(0.02)
+    polling = gevent.spawn(lambda: conn.is_up)
+    gevent.sleep(0.01)  # is_up is inside the sleeping handler
+    asking = gevent.spawn(conn.api, "status", timeout_s=2)
+    fs.command()
+    fs.send(api_response("UP"))
+    assert asking.get(timeout=3) == "UP"
+    polling.join(timeout=2)
+    assert polling.ready(), "is_up blocked in a read"

@@ -164,6 +164,7 @@ class EslConnection(OutboundSession):
         self._reader: gevent.Greenlet | None = None
         self._reading = False  # a greenlet is reading the socket inline (see _await)
         self._passive = 0  # greenlets blocked on an event while another one reads
+        self._inbox: deque[Frame] = deque()  # frames parsed and not yet routed (see _dispatch)
 
     @property
     def session_data(self) -> dict[str, str] | None:
@@ -220,9 +221,13 @@ class EslConnection(OutboundSession):
         Reads and dispatches frames in this greenlet when nobody else reads the socket;
         otherwise blocks with ``block(timeout_s)`` (an event's wait) while the reading
         greenlet dispatches, and takes over the reading if that greenlet stops first.
+        A timeout of 0 still takes in what has already arrived.
         """
         if ready():
             return True
+        if timeout_s is not None and timeout_s <= 0:
+            self._take_arrived()
+            return ready()
         deadline = None if timeout_s is None else _monotonic() + timeout_s
         while True:
             if self._reader is None and not self._reading and not self._closed.is_set():
@@ -244,37 +249,49 @@ class EslConnection(OutboundSession):
     def _read_until(self, ready: Callable[[], bool], deadline: float | None) -> None:
         """Inline reading: recv and dispatch until ready(), the deadline or the socket's end."""
         self._reading = True
-        sock = self.sock
         try:
             while not ready() and not self._closed.is_set():
-                if deadline is None:
-                    timeout = None
-                else:
-                    timeout = deadline - _monotonic()
-                    if timeout <= 0:
-                        return
-                try:
-                    data = self._recv(sock, timeout)
-                except _ReadDeadline:
-                    return
-                except OSError as exc:
-                    self.log.info("esl_socket_error", error=str(exc))
+                if self._inbox:  # left by a reader interrupted mid-batch
                     data = b""
-                if not data or not self._dispatch(data):
-                    self._socket_gone("socket_closed")
+                else:
+                    if deadline is None:
+                        timeout = None
+                    else:
+                        timeout = deadline - _monotonic()
+                        if timeout <= 0:
+                            return
+                    try:
+                        data = self._recv(self.sock, timeout)
+                    except _ReadDeadline:
+                        return
+                    except OSError as exc:
+                        self.log.info("esl_socket_error", error=str(exc))
+                        self._socket_gone("socket_error")
+                        return
+                    if not data:
+                        self._socket_gone("socket_closed")
+                        return
+                if not self._dispatch(data):
+                    self._socket_gone("frame_rejected")
                     return
+            if self._closed.is_set():  # a final disconnect notice: nothing more will come
+                self._socket_gone("disconnected")
         finally:
-            self._reading = False
-            if self._passive and self._reader is None and not self._closed.is_set():
-                self.start()  # others still wait: a reader greenlet reads for them
+            self._stop_reading()
+
+    def _stop_reading(self) -> None:
+        self._reading = False
+        if self._passive and self._reader is None and not self._closed.is_set():
+            self.start()  # others still wait: a reader greenlet reads for them
 
     @staticmethod
     def _recv(sock, timeout_s: float | None) -> bytes:
         """One recv that gives up with _ReadDeadline after ``timeout_s`` seconds (None: no limit).
 
-        A bare libev timer that throws into this greenlet, as gevent.Timeout does, without
-        the socket's own timeout: that builds a gevent.Timeout object per blocking read,
-        ~4 % of a reference call's instructions (callgrind).
+        A bare libev timer that throws into this greenlet, as gevent.Timeout does. Not the
+        socket's own timeout: that is shared with writes (a large write in another greenlet
+        would inherit a read's deadline), and it builds a gevent.Timeout object per
+        blocking read, ~4 % of a reference call's instructions (callgrind).
         """
         if timeout_s is None:
             return sock.recv(_RECV_BYTES)
@@ -286,33 +303,51 @@ class EslConnection(OutboundSession):
             timer.close()
 
     def _take_arrived(self) -> None:
-        """Dispatch whatever has already arrived, without blocking (inline mode only)."""
+        """Dispatch whatever has already arrived, without blocking or yielding (inline
+        mode only). Reads gevent's underlying non-blocking OS socket (``_sock``) so the
+        socket's timeout, which writes use, is never touched; a plain socket is skipped."""
         if self._reader is not None or self._reading or self._closed.is_set():
+            return
+        os_sock = getattr(self.sock, "_sock", None)
+        if os_sock is None:
             return
         self._reading = True
         try:
-            self.sock.timeout = 0.0
             while not self._closed.is_set():
-                try:
-                    data = self.sock.recv(_RECV_BYTES)
-                except BlockingIOError:
-                    return
-                except OSError as exc:
-                    self.log.info("esl_socket_error", error=str(exc))
+                if self._inbox:
                     data = b""
-                if not data or not self._dispatch(data):
-                    self._socket_gone("socket_closed")
+                else:
+                    try:
+                        data = os_sock.recv(_RECV_BYTES)
+                    except BlockingIOError:
+                        return
+                    except OSError as exc:
+                        self.log.info("esl_socket_error", error=str(exc))
+                        self._socket_gone("socket_error")
+                        return
+                    if not data:
+                        self._socket_gone("socket_closed")
+                        return
+                if not self._dispatch(data):
+                    self._socket_gone("frame_rejected")
                     return
+            self._socket_gone("disconnected")
         finally:
-            self.sock.timeout = None
-            self._reading = False
+            self._stop_reading()
 
     def _dispatch(self, data: bytes) -> bool:
-        """Feed ``data`` to the parser and route every frame it completes; False when a
-        malformed frame (EslProtocolError) or a bug in routing ends this call."""
+        """Feed ``data`` to the parser and route every frame it completes, in order; False
+        when a malformed frame (EslProtocolError) or a bug in routing ends this call.
+
+        Frames wait in ``_inbox`` until routed: a reader interrupted in a handler (killed,
+        or its wait timed out) leaves the rest for the next reader instead of losing them.
+        """
+        inbox = self._inbox
         try:
-            for frame in self._parser.feed(data):
-                self.handle_frame(frame)
+            if data:
+                inbox.extend(self._parser.feed(data))
+            while inbox:
+                self.handle_frame(inbox.popleft())
         except EslProtocolError as exc:  # a bad frame or event body ends this call, cleanly
             self.log.warning("frame_rejected", error=str(exc), buffered_bytes=self._parser.buffered)
             return False
@@ -330,22 +365,24 @@ class EslConnection(OutboundSession):
 
     def receive_events(self) -> None:
         """Reader loop of ``start()``: socket bytes -> FrameParser -> dispatch, in its own greenlet."""
-        self.sock.timeout = None
+        why = "disconnected"
         while not self._closed.is_set():
-            try:
-                data = self.sock.recv(_RECV_BYTES)
-            except OSError as exc:
-                self.log.info("esl_socket_error", error=str(exc))
+            if not self._inbox:
+                try:
+                    data = self.sock.recv(_RECV_BYTES)
+                except OSError as exc:
+                    self.log.info("esl_socket_error", error=str(exc))
+                    why = "socket_error"
+                    break
+                if not data:
+                    why = "socket_closed"
+                    break
+            else:
+                data = b""
+            if not self._dispatch(data):
+                why = "frame_rejected"
                 break
-            if not data:
-                break
-            try:
-                for frame in self._parser.feed(data):
-                    self.handle_frame(frame)
-            except EslProtocolError as exc:  # a bad frame or event body ends this call, cleanly
-                self.log.warning("frame_rejected", error=str(exc), buffered_bytes=self._parser.buffered)
-                break
-        self._socket_gone("socket_closed")
+        self._socket_gone(why)
 
     def handle_frame(self, frame: Frame) -> None:
         """Route one frame: replies to their waiter (FIFO), events to handlers, notices.
