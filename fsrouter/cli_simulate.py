@@ -9,6 +9,10 @@ Unlike ``serve``, nothing leaves the simulation: no spool, no CRM webhook, no ES
 recording; voicemail and recording files go to a temporary folder. With a throwaway store
 every employee is at work (``started``) unless named with ``--absent``; with ``--db`` the
 statuses and CRM of that store are used (and the simulated call is recorded there).
+
+With ``--server HOST:PORT`` no engine runs here: the fake FreeSWITCH places the call to a
+running ``fsrouter serve`` (a check that it answers calls end to end), and the route is
+read back from that server's store (``--db``, default settings.yaml's).
 """
 
 from __future__ import annotations
@@ -61,6 +65,9 @@ def add_parser(subparsers) -> None:
     p.add_argument("--crm-responsible", dest="crm_responsible", metavar="EMPLOYEE",
                    help="the caller is a CRM contact this employee is responsible for (throwaway store only)")
     p.add_argument("--commands", action="store_true", help="also print every application executed (ESL)")
+    p.add_argument("--server", metavar="HOST:PORT",
+                   help="place the call to this running `fsrouter serve` instead of an engine in this "
+                        "process; the route is read from its store (--db, default settings.yaml's)")
 
 
 def run(args) -> int:
@@ -78,10 +85,20 @@ def run(args) -> int:
                   file=sys.stderr)
             return 1
     scenario = scenario_for(args, config, line)
-    with tempfile.TemporaryDirectory(prefix="fsrouter-simulate-") as scratch:
-        fake, record = simulate(catalog, scenario, db_url=args.db or f"sqlite:///{Path(scratch) / 'simulate.db'}",
-                                scratch=Path(scratch), throwaway=args.db is None,
-                                absent=args.absent, crm_responsible=args.crm_responsible)
+    if args.server:
+        if args.absent or args.crm_responsible:
+            print("fsrouter simulate: --absent and --crm-responsible need the throwaway store, not --server",
+                  file=sys.stderr)
+            return 1
+        fake, record = call_server(args.server, scenario, db_url=args.db or config.settings.db,
+                                   spool_dir=config.settings.folders.spool)
+        if fake is None:
+            return 1
+    else:
+        with tempfile.TemporaryDirectory(prefix="fsrouter-simulate-") as scratch:
+            fake, record = simulate(catalog, scenario, db_url=args.db or f"sqlite:///{Path(scratch) / 'simulate.db'}",
+                                    scratch=Path(scratch), throwaway=args.db is None,
+                                    absent=args.absent, crm_responsible=args.crm_responsible)
     arrival = datetime.fromtimestamp(scenario.created_us / 1e6, tz=line.tzinfo)
     print(f"call {scenario.caller} -> {scenario.destination}: line {line.id} ({line.name}), "
           f"arrival {arrival.isoformat(timespec='seconds')}, config {catalog.version}")
@@ -90,6 +107,9 @@ def run(args) -> int:
             print(f"   esl: {e.app} {e.arg or ''}".rstrip())
     for number, text in enumerate(format_route(record.route if record else ()), 1):
         print(f"{number:>3}. {text}")
+    if record is None and args.server:
+        print(f"   (no record of call {scenario.uuid} in {args.db or config.settings.db}: "
+              "is it the store the server writes to?)")
     answered = record.answered_by if record else None
     print(f"answered by: {answered or 'nobody'}; hangup cause: {fake.hangup_cause}")
     return 0
@@ -167,6 +187,26 @@ def simulate(catalog, scenario: Scenario, *, db_url: str, scratch: Path, throwaw
             fake = FakeFreeSwitch(scenario).run(server.address)
         finally:
             server.stop(5)
+        return fake, store.calls.get(scenario.uuid)
+    finally:
+        store.close()
+
+
+def call_server(server: str, scenario: Scenario, *, db_url: str, spool_dir) -> tuple:
+    """Play ``scenario`` against a running engine at ``server`` ("HOST:PORT"), then read its
+    record from the store at ``db_url``. Returns (FakeFreeSwitch, CallRecord or None), or
+    (None, None) after printing why the server could not be reached."""
+    host, _, port = server.rpartition(":")
+    if not host or not port.isdigit():
+        print(f"fsrouter simulate: --server {server!r} is not HOST:PORT (e.g. 127.0.0.1:8084)", file=sys.stderr)
+        return None, None
+    try:
+        fake = FakeFreeSwitch(scenario).run((host.strip("[]"), int(port)))
+    except OSError as exc:
+        print(f"fsrouter simulate: cannot reach the engine at {server}: {exc}", file=sys.stderr)
+        return None, None
+    store = open_store(db_url, spool_dir=spool_dir, log=_quiet_logger())
+    try:
         return fake, store.calls.get(scenario.uuid)
     finally:
         store.close()

@@ -121,3 +121,35 @@ def test_simulate_at_with_db_stores_a_call_that_lasts_seconds_on_the_simulated_c
     assert record.started_at.year == 2026 and record.started_at.month == 6
     assert timedelta(0) <= record.answered_at - record.started_at < timedelta(minutes=1)
     assert timedelta(0) <= record.ended_at - record.started_at < timedelta(minutes=1)
+
+
+def test_simulate_against_a_running_server_prints_the_route_that_server_stored(capsys, config, engine, tmp_path,
+                                                                               monkeypatch):
+    expected = wire_route(engine, destination=NUMBERS["ext-continue"], digits=["102"],
+                          endpoints={"user/102": "answer"})
+
+    def no_engine_here(*args, **kwargs):
+        raise AssertionError("--server must not start an engine in this process")
+
+    monkeypatch.setattr("fsrouter.cli_simulate.simulate", no_engine_here)
+    code, steps, out = simulated(capsys, config, "--number", NUMBERS["ext-continue"], "--digits", "102",
+                                 "--answer", "bob", "--server", f"{engine.address[0]}:{engine.address[1]}",
+                                 "--db", f"sqlite:///{tmp_path / 'wire.db'}")
+    assert code == 0, out
+    assert steps == expected and steps[0].startswith("greeting: ")
+    assert "answered by: bob" in out
+    assert "no record" not in out
+
+
+def test_simulate_says_when_the_server_cannot_be_reached(capsys, config):
+    code = main(["simulate", "--config", str(config), "--caller", CALLER, "--number", NUMBERS["ext-continue"],
+                 "--server", "127.0.0.1:1"])
+    assert code == 1
+    assert "cannot reach the engine at 127.0.0.1:1" in capsys.readouterr().err
+
+
+def test_simulate_refuses_a_server_that_is_not_host_and_port(capsys, config):
+    code = main(["simulate", "--config", str(config), "--caller", CALLER, "--number", NUMBERS["ext-continue"],
+                 "--server", "localhost"])
+    assert code == 1
+    assert "is not HOST:PORT" in capsys.readouterr().err
