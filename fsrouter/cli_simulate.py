@@ -25,15 +25,18 @@ import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import gevent
 import structlog
 
 from fsrouter.app import build_services
+from fsrouter.errors import StoreError
 from fsrouter.flow.catalog import Catalog
 from fsrouter.flow.engine import Engine
 from fsrouter.flow.phone import normalize
 from fsrouter.replay.fakefs import FakeFreeSwitch, Scenario
 from fsrouter.session.server import CallServer
 from fsrouter.store import open_store
+from fsrouter.store.db import sqlite_path
 
 #: Years ``--at`` accepts (as written), both included.
 AT_YEARS = (1971, 9000)
@@ -107,9 +110,6 @@ def run(args) -> int:
             print(f"   esl: {e.app} {e.arg or ''}".rstrip())
     for number, text in enumerate(format_route(record.route if record else ()), 1):
         print(f"{number:>3}. {text}")
-    if record is None and args.server:
-        print(f"   (no record of call {scenario.uuid} in {args.db or config.settings.db}: "
-              "is it the store the server writes to?)")
     answered = record.answered_by if record else None
     print(f"answered by: {answered or 'nobody'}; hangup cause: {fake.hangup_cause}")
     return 0
@@ -192,22 +192,46 @@ def simulate(catalog, scenario: Scenario, *, db_url: str, scratch: Path, throwaw
         store.close()
 
 
+#: Seconds a call through ``--server`` may take, the connect included.
+SERVER_CALL_TIMEOUT_S = 30.0
+
+
 def call_server(server: str, scenario: Scenario, *, db_url: str, spool_dir) -> tuple:
     """Play ``scenario`` against a running engine at ``server`` ("HOST:PORT"), then read its
-    record from the store at ``db_url``. Returns (FakeFreeSwitch, CallRecord or None), or
-    (None, None) after printing why the server could not be reached."""
+    record from the store at ``db_url``. Returns (FakeFreeSwitch, CallRecord), or (None,
+    None) after printing to stderr why there is no route to show: a bad address or store,
+    no engine there, a call handed back, no record of it in that store."""
+    def fail(message: str) -> tuple:
+        print(f"fsrouter simulate: {message}", file=sys.stderr)
+        return None, None
+
     host, _, port = server.rpartition(":")
-    if not host or not port.isdigit():
-        print(f"fsrouter simulate: --server {server!r} is not HOST:PORT (e.g. 127.0.0.1:8084)", file=sys.stderr)
-        return None, None
+    if not host or not (port.isascii() and port.isdigit() and 1 <= int(port) <= 65535):
+        return fail(f"--server {server!r} is not HOST:PORT with a port 1-65535 (e.g. 127.0.0.1:8084)")
+    try:  # the store first: a bad --db fails before a real call goes through the server
+        path = sqlite_path(db_url) if db_url.startswith("sqlite:") else None
+        if path is not None and path != ":memory:" and not Path(path).is_file():
+            return fail(f"--db {db_url}: no such SQLite file; give the store the server writes to")
+        store = open_store(db_url, spool_dir=spool_dir, log=_quiet_logger())
+    except (StoreError, ValueError) as exc:
+        return fail(f"--db {db_url}: {exc}")
     try:
-        fake = FakeFreeSwitch(scenario).run((host.strip("[]"), int(port)))
-    except OSError as exc:
-        print(f"fsrouter simulate: cannot reach the engine at {server}: {exc}", file=sys.stderr)
-        return None, None
-    store = open_store(db_url, spool_dir=spool_dir, log=_quiet_logger())
-    try:
-        return fake, store.calls.get(scenario.uuid)
+        try:
+            fake = FakeFreeSwitch(scenario).run((host.strip("[]"), int(port)), timeout_s=SERVER_CALL_TIMEOUT_S)
+        except OSError as exc:
+            return fail(f"cannot reach the engine at {server}: {exc}")
+        except gevent.Timeout:
+            return fail(f"the call to {server} did not end within {SERVER_CALL_TIMEOUT_S:g} s: "
+                        "is an fsrouter engine listening there?")
+        if not fake.commands:
+            return fail(f"{server} closed the connection without a word of ESL: is it an fsrouter engine?")
+        if fake.resumed:
+            return fail(f"the engine at {server} handed the call back to the dialplan (over max_calls, "
+                        "or stopping): see its call_refused log event")
+        record = store.calls.get(scenario.uuid)
+        if record is None:
+            return fail(f"no record of call {scenario.uuid} in {db_url}: is it the store the server writes to?")
+        return fake, record
     finally:
         store.close()
 

@@ -284,3 +284,29 @@ def test_is_up_never_blocks_after_another_greenlet_wrote(pair):
     assert asking.get(timeout=3) == "UP"
     polling.join(timeout=2)
     assert polling.ready(), "is_up blocked in a read"
+
+
+def test_start_while_a_greenlet_reads_inline_is_refused_and_the_read_goes_on(pair):
+    conn, fs = pair
+    running = execute_in_background(conn, "answer")
+    frame = fs.command()
+    gevent.sleep(0.01)  # the execute reads inline now
+    with pytest.raises(RuntimeError, match="reads the socket inline"):
+        conn.start()
+    fs.send(command_reply("+OK"), fs.complete("answer", frame.headers["Event-UUID"]))
+    assert running.get(timeout=5).get("Application-UUID") == frame.headers["Event-UUID"]
+
+
+def test_a_reader_greenlet_killed_from_a_handler_ends_the_call_instead_of_hanging_it(pair):
+    conn, fs = pair
+
+    def killed(event):
+        raise gevent.GreenletExit()
+
+    conn.register_handle("CHANNEL_ANSWER", killed)
+    conn.start()
+    fs.send(fs.channel.event("CHANNEL_ANSWER"))
+    started = time.monotonic()
+    assert conn.wait_hangup(5) is True  # the call is over, not waiting for frames nobody reads
+    assert time.monotonic() - started < 1
+    assert conn.closed

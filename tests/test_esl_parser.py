@@ -70,6 +70,9 @@ MALFORMED = {
     "event_head_length_of_16_digits": (b"Content-Length: " + b"9" * 16 + b"\nContent-Type: x\n\n", {}, "exceeds the limit"),
     "reply_head_too_big": (b"Content-Type: command/reply\nReply-Text: " + b"a" * 100 + b"\n\n",
                            {"max_header_bytes": 64}, "exceeds max_header_bytes (64)"),
+    "reply_head_over_max_headers": (REPLY, {"max_headers": 1}, "more than max_headers (1)"),
+    "event_head_over_max_headers": (b"Content-Length: 0\nContent-Type: text/event-plain\n\n", {"max_headers": 1},
+                                    "more than max_headers (1)"),
 }
 
 
@@ -106,6 +109,13 @@ def test_a_two_line_head_frames_the_same_whole_or_in_pieces(name):
     frames = _parse(data)
     assert frames[0].content_type == ctype
     assert b"".join(f.raw for f in frames) == data
+
+
+@pytest.mark.parametrize("kind", [bytearray, memoryview])
+def test_a_chunk_that_is_not_bytes_frames_the_same(kind):
+    data = API + REPLY + _event_frame(b"Event-Name: HEARTBEAT\n\n")
+    frames = FrameParser().feed(kind(data))
+    assert [(f.headers, f.body, f.raw) for f in frames] == [(f.headers, f.body, f.raw) for f in _parse(data)]
 
 
 def test_a_two_line_reply_keeps_its_text_whole_after_the_first_separator():

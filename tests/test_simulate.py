@@ -143,7 +143,7 @@ def test_simulate_against_a_running_server_prints_the_route_that_server_stored(c
 
 def test_simulate_says_when_the_server_cannot_be_reached(capsys, config):
     code = main(["simulate", "--config", str(config), "--caller", CALLER, "--number", NUMBERS["ext-continue"],
-                 "--server", "127.0.0.1:1"])
+                 "--server", "127.0.0.1:1", "--db", "sqlite:///:memory:"])
     assert code == 1
     assert "cannot reach the engine at 127.0.0.1:1" in capsys.readouterr().err
 
@@ -153,3 +153,89 @@ def test_simulate_refuses_a_server_that_is_not_host_and_port(capsys, config):
                  "--server", "localhost"])
     assert code == 1
     assert "is not HOST:PORT" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("server", ["127.0.0.1:99999", "127.0.0.1:0", "127.0.0.1:\u00b2", "127.0.0.1:"])
+def test_simulate_refuses_a_port_outside_1_to_65535(capsys, config, server):
+    code = main(["simulate", "--config", str(config), "--caller", CALLER, "--number", NUMBERS["ext-continue"],
+                 "--server", server])
+    assert code == 1
+    assert "port 1-65535" in capsys.readouterr().err
+
+
+def test_simulate_checks_the_store_before_dialling(capsys, config, engine, tmp_path):
+    missing = tmp_path / "nowhere" / "x.db"
+    code = main(["simulate", "--config", str(config), "--caller", CALLER, "--number", NUMBERS["ext-continue"],
+                 "--server", f"{engine.address[0]}:{engine.address[1]}", "--db", f"sqlite:///{missing}"])
+    assert code == 1
+    assert "no such SQLite file" in capsys.readouterr().err
+    assert not missing.exists()
+    assert engine.wait_idle() and not engine.app.store.calls.list()  # no call was placed
+
+
+def test_simulate_fails_when_the_record_is_not_in_the_store_given(capsys, config, engine, tmp_path):
+    other = tmp_path / "other.db"
+    from fsrouter.store import open_store
+    open_store(f"sqlite:///{other}", spool_dir=None).close()
+    code = main(["simulate", "--config", str(config), "--caller", CALLER, "--number", NUMBERS["ext-continue"],
+                 "--server", f"{engine.address[0]}:{engine.address[1]}", "--db", f"sqlite:///{other}"])
+    assert code == 1
+    assert "no record of call" in capsys.readouterr().err
+
+
+def _listener(behaviour):
+    import gevent
+    from gevent import socket as gsocket
+
+    srv = gsocket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(5)
+
+    def serve():
+        conn, _ = srv.accept()
+        behaviour(conn)
+
+    return srv, gevent.spawn(serve)
+
+
+def test_simulate_reports_a_listener_that_never_speaks_esl_in_bounded_time(capsys, config, monkeypatch):
+    import gevent
+
+    monkeypatch.setattr("fsrouter.cli_simulate.SERVER_CALL_TIMEOUT_S", 0.5)
+    srv, job = _listener(lambda conn: gevent.sleep(5))
+    try:
+        code = main(["simulate", "--config", str(config), "--caller", CALLER, "--number", NUMBERS["ext-continue"],
+                     "--server", f"127.0.0.1:{srv.getsockname()[1]}", "--db", "sqlite:///:memory:"])
+    finally:
+        job.kill()
+        srv.close()
+    assert code == 1
+    assert "did not end within 0.5 s" in capsys.readouterr().err
+
+
+def test_simulate_reports_a_listener_that_hangs_up_at_once(capsys, config):
+    srv, job = _listener(lambda conn: conn.close())
+    try:
+        code = main(["simulate", "--config", str(config), "--caller", CALLER, "--number", NUMBERS["ext-continue"],
+                     "--server", f"127.0.0.1:{srv.getsockname()[1]}", "--db", "sqlite:///:memory:"])
+    finally:
+        job.kill()
+        srv.close()
+    assert code == 1
+    assert "without a word of ESL" in capsys.readouterr().err
+
+
+def test_simulate_reports_a_call_the_engine_handed_back(capsys, config):
+    import structlog
+
+    from fsrouter.session.server import CallServer
+
+    full = CallServer(("127.0.0.1", 0), lambda call, log: None, log=structlog.get_logger(), max_calls=0)
+    full.start()
+    try:
+        code = main(["simulate", "--config", str(config), "--caller", CALLER, "--number", NUMBERS["ext-continue"],
+                     "--server", f"127.0.0.1:{full.address[1]}", "--db", "sqlite:///:memory:"])
+    finally:
+        full.stop(1)
+    assert code == 1
+    assert "handed the call back" in capsys.readouterr().err

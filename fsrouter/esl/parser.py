@@ -118,6 +118,8 @@ class FrameParser:
         if self._error is not None:
             raise EslProtocolError(f"parser is unusable after an earlier error: {self._error}")
         buf = self._buf
+        if type(data) is not bytes:  # a bytearray or memoryview chunk: framed from a copy
+            data = bytes(data)
         if buf:
             buf += data
         else:
@@ -178,7 +180,7 @@ class FrameParser:
         body offset and size the general parse gives for that block (None: over the
         header limit, which the general parse then reports)."""
         body_offset = m.end() - pos
-        if body_offset - 2 > self.max_header_bytes:
+        if body_offset - 2 > self.max_header_bytes or self.max_headers < 2:
             return None
         digits, ctype, reply_ctype, reply_text = m.groups()
         if digits is not None:
@@ -242,7 +244,8 @@ class FrameParser:
         digits. Returns the pending-frame tuple, or None for anything else (the general
         parse then decides, with the same result for this shape)."""
         nl = buf.find(b"\n", pos, end)
-        if nl < 0 or buf.find(b"\n", nl + 1, end) >= 0 or not buf.startswith(b"Content-Type: ", nl + 1):
+        if (nl < 0 or buf.find(b"\n", nl + 1, end) >= 0 or not buf.startswith(b"Content-Type: ", nl + 1)
+                or self.max_headers < 2):
             return None
         digits = bytes(buf[pos + 16:nl]).decode("ascii", "replace")
         ctype = bytes(buf[nl + 15:end])

@@ -65,8 +65,10 @@ class FakeFreeSwitch:
 
     # ------------------------------------------------------------------ running
     def run(self, address: tuple[str, int], *, timeout_s: float = 30.0) -> "FakeFreeSwitch":
-        """Connect, play the call, return when either side closed (or after ``timeout_s``)."""
-        self._sock = socket.create_connection(address)
+        """Connect, play the call, return when either side closed; gevent.Timeout after
+        ``timeout_s`` seconds (the connect included), OSError when the connect fails."""
+        with gevent.Timeout(timeout_s):
+            self._sock = socket.create_connection(address)
         self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # no Nagle + delayed-ACK stalls (~40 ms)
         self._t0 = time.monotonic()
         parser = FrameParser(commands=True)

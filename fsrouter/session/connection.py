@@ -176,7 +176,13 @@ class EslConnection(OutboundSession):
     def start(self) -> gevent.Greenlet:
         """Read the socket in a reader greenlet of its own from now on (until the socket
         closes), for users that wait in several greenlets at once; without it, waiting
-        greenlets read inline. Returns the reader greenlet."""
+        greenlets read inline. Returns the reader greenlet.
+
+        raises RuntimeError while a greenlet is reading inline (two greenlets must never
+        read one socket): call it before the first wait.
+        """
+        if self._reader is None and self._reading:
+            raise RuntimeError("EslConnection.start() while a greenlet reads the socket inline")
         if self._reader is None:
             self._reader = gevent.spawn(self.receive_events)
             self._reader.link_exception(self._reader_crashed)
@@ -365,6 +371,13 @@ class EslConnection(OutboundSession):
 
     def receive_events(self) -> None:
         """Reader loop of ``start()``: socket bytes -> FrameParser -> dispatch, in its own greenlet."""
+        why = "reader_stopped"  # killed (GreenletExit from a handler or a kill): end the call, not hang it
+        try:
+            why = self._read_forever()
+        finally:
+            self._socket_gone(why)
+
+    def _read_forever(self) -> str:
         why = "disconnected"
         while not self._closed.is_set():
             if not self._inbox:
@@ -382,7 +395,7 @@ class EslConnection(OutboundSession):
             if not self._dispatch(data):
                 why = "frame_rejected"
                 break
-        self._socket_gone(why)
+        return why
 
     def handle_frame(self, frame: Frame) -> None:
         """Route one frame: replies to their waiter (FIFO), events to handlers, notices.
