@@ -261,7 +261,12 @@ class Call:
 
     def subscribe(self, event_name: str, handler: Callable[[Event], None]) -> Callable[[], None]:
         """Call ``handler(event)``, as frames are dispatched, for every ``event_name`` event of this
-        channel (myevents list only, PROTOCOL-NOTES §6); returns the function that unsubscribes."""
+        channel (myevents list only, PROTOCOL-NOTES §6); returns the function that unsubscribes.
+
+        The handler runs in whichever greenlet is reading the socket (usually the call's own,
+        inside one of its waits). An Exception it raises is logged and the call goes on; it
+        must not wait on this call (it would wait for itself) nor let a BaseException of
+        its own (a gevent.Timeout it started) escape, which would surface in that wait."""
         self.conn.register_handle(event_name, handler)
 
         def unsubscribe() -> None:
