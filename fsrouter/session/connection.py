@@ -257,33 +257,42 @@ class EslConnection(OutboundSession):
         self._reading = True
         try:
             while not ready() and not self._closed.is_set():
-                if self._inbox:  # left by a reader interrupted mid-batch
-                    data = b""
-                else:
-                    if deadline is None:
-                        timeout = None
-                    else:
-                        timeout = deadline - _monotonic()
-                        if timeout <= 0:
-                            return
-                    try:
-                        data = self._recv(self.sock, timeout)
-                    except _ReadDeadline:
+                timeout = None if deadline is None else deadline - _monotonic()
+                if timeout is not None and timeout <= 0 and not self._inbox:
+                    return
+                try:
+                    if not self._take_in(self._recv, self.sock, timeout):
                         return
-                    except OSError as exc:
-                        self.log.info("esl_socket_error", error=str(exc))
-                        self._socket_gone("socket_error")
-                        return
-                    if not data:
-                        self._socket_gone("socket_closed")
-                        return
-                if not self._dispatch(data):
-                    self._socket_gone("frame_rejected")
+                except _ReadDeadline:
                     return
             if self._closed.is_set():  # a final disconnect notice: nothing more will come
                 self._socket_gone("disconnected")
         finally:
             self._stop_reading()
+
+    def _take_in(self, recv: Callable[..., bytes], *args) -> bool:
+        """One step of any reader: route the frames an interrupted reader left in the inbox,
+        else ``recv(*args)`` and route what it gives. False once the socket is gone or a
+        frame ended the call (the socket is then closed); BlockingIOError and
+        _ReadDeadline from ``recv`` pass through to the caller."""
+        if self._inbox:
+            data = b""
+        else:
+            try:
+                data = recv(*args)
+            except BlockingIOError:
+                raise
+            except OSError as exc:
+                self.log.info("esl_socket_error", error=str(exc))
+                self._socket_gone("socket_error")
+                return False
+            if not data:
+                self._socket_gone("socket_closed")
+                return False
+        if not self._dispatch(data):
+            self._socket_gone("frame_rejected")
+            return False
+        return True
 
     def _stop_reading(self) -> None:
         self._reading = False
@@ -320,22 +329,10 @@ class EslConnection(OutboundSession):
         self._reading = True
         try:
             while not self._closed.is_set():
-                if self._inbox:
-                    data = b""
-                else:
-                    try:
-                        data = os_sock.recv(_RECV_BYTES)
-                    except BlockingIOError:
+                try:
+                    if not self._take_in(os_sock.recv, _RECV_BYTES):
                         return
-                    except OSError as exc:
-                        self.log.info("esl_socket_error", error=str(exc))
-                        self._socket_gone("socket_error")
-                        return
-                    if not data:
-                        self._socket_gone("socket_closed")
-                        return
-                if not self._dispatch(data):
-                    self._socket_gone("frame_rejected")
+                except BlockingIOError:
                     return
             self._socket_gone("disconnected")
         finally:
@@ -370,32 +367,14 @@ class EslConnection(OutboundSession):
             pass
 
     def receive_events(self) -> None:
-        """Reader loop of ``start()``: socket bytes -> FrameParser -> dispatch, in its own greenlet."""
-        why = "reader_stopped"  # killed (GreenletExit from a handler or a kill): end the call, not hang it
+        """Reader loop of ``start()``: socket bytes -> FrameParser -> dispatch, in its own
+        greenlet, until the socket is gone. Killed (GreenletExit from a handler, or a kill)
+        it still ends the call, so no wait is left without a reader."""
         try:
-            why = self._read_forever()
+            while not self._closed.is_set() and self._take_in(self.sock.recv, _RECV_BYTES):
+                pass
         finally:
-            self._socket_gone(why)
-
-    def _read_forever(self) -> str:
-        why = "disconnected"
-        while not self._closed.is_set():
-            if not self._inbox:
-                try:
-                    data = self.sock.recv(_RECV_BYTES)
-                except OSError as exc:
-                    self.log.info("esl_socket_error", error=str(exc))
-                    why = "socket_error"
-                    break
-                if not data:
-                    why = "socket_closed"
-                    break
-            else:
-                data = b""
-            if not self._dispatch(data):
-                why = "frame_rejected"
-                break
-        return why
+            self._socket_gone("reader_stopped" if not self._closed.is_set() else "disconnected")
 
     def handle_frame(self, frame: Frame) -> None:
         """Route one frame: replies to their waiter (FIFO), events to handlers, notices.
