@@ -15,7 +15,9 @@ against every capture in ``shared/esl-sessions``):
 - Blank lines between frames are skipped, as mod_event_socket itself does.
 - Frames with an unknown Content-Type frame the same way.
 
-Cost: one ``bytes.find`` per frame for the blank line, no per-byte loop; an incomplete
+Cost: a frame with a two-line head (events, command replies: most of a call's frames)
+that arrives whole is framed by one compiled pattern match (``_SHORT_HEAD``); any other
+frame costs one ``bytes.find`` for the blank line, no per-byte loop; an incomplete
 frame is never rescanned from its start (the search resumes where it stopped, and once
 the header block is parsed only the body length is awaited). Events are not parsed
 here: :meth:`Frame.event` does that on demand; nor is a large regular header block (the
