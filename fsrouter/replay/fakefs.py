@@ -67,13 +67,12 @@ class FakeFreeSwitch:
     def run(self, address: tuple[str, int], *, timeout_s: float = 30.0) -> "FakeFreeSwitch":
         """Connect, play the call, return when either side closed; gevent.Timeout after
         ``timeout_s`` seconds (the connect included), OSError when the connect fails."""
-        with gevent.Timeout(timeout_s):
-            self._sock = socket.create_connection(address)
-        self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # no Nagle + delayed-ACK stalls (~40 ms)
-        self._t0 = time.monotonic()
         parser = FrameParser(commands=True)
         try:
-            with gevent.Timeout(timeout_s):
+            with gevent.Timeout(timeout_s):  # one deadline for the connect and the call
+                self._sock = socket.create_connection(address)
+                self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # no Nagle + delayed-ACK stalls
+                self._t0 = time.monotonic()
                 while True:
                     data = self._sock.recv(65536)
                     if not data:
@@ -85,7 +84,8 @@ class FakeFreeSwitch:
                         if not self._command(frame):
                             return self
         finally:
-            self._sock.close()
+            if self._sock is not None:
+                self._sock.close()
         return self
 
     def _t(self) -> float:
