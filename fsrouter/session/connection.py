@@ -22,7 +22,9 @@ waits meanwhile blocks on its own event; when the reading greenlet is done and o
 still wait, a reader greenlet takes over for the rest of the call. ``start()`` asks for
 that reader greenlet from the beginning (for users that wait in many greenlets at once).
 Frames that arrive while no one waits stay in the socket until the next wait; ``is_up``
-first takes in whatever has already arrived.
+first takes in whatever has already arrived. Just before each read (which may block and
+hand the event loop on) the reading greenlet calls ``before_read``, if given: the call
+server accepts waiting calls there (see ``fsrouter.session.server``).
 
 Source: https://developer.signalwire.com/freeswitch/FreeSWITCH-Explained/Modules/mod_event_socket_1048924/
 """
@@ -131,11 +133,14 @@ class EslConnection(OutboundSession):
     sock: a connected (gevent) socket; log: a structlog logger (bound by the caller);
     new_id: factory of Event-UUIDs (inject a deterministic one for replay);
     reply_timeout_s: seconds to wait for a command/reply or api/response;
-    observer: optional FrameObserver, told every frame in both directions (QA recorder).
+    observer: optional FrameObserver, told every frame in both directions (QA recorder);
+    before_read: optional ``before_read()``, called by the greenlet that reads this socket
+    just before each read (it must not block, and what it raises is logged, not raised).
     """
 
     def __init__(self, sock, *, log, new_id: Callable[[], str] = new_uuid,
-                 reply_timeout_s: float = 5.0, observer: FrameObserver | None = None):
+                 reply_timeout_s: float = 5.0, observer: FrameObserver | None = None,
+                 before_read: Callable[[], None] | None = None):
         # greenswitch's ESLProtocol.__init__ also builds an event Queue and an auth Event
         # for its own reader loop, which is replaced here: only its handler registry is kept.
         self.event_handlers = {}
@@ -149,6 +154,7 @@ class EslConnection(OutboundSession):
         self.new_id = new_id
         self.reply_timeout_s = reply_timeout_s
         self.observer = observer
+        self.before_read = before_read
         self.channel_uuid: str | None = None
         self.hangup_cause: str | None = None
         self.hangup_event: Event | None = None
@@ -278,6 +284,8 @@ class EslConnection(OutboundSession):
         if self._inbox:
             data = b""
         else:
+            if self.before_read is not None:
+                self._call_before_read()
             try:
                 data = recv(*args)
             except BlockingIOError:
@@ -293,6 +301,12 @@ class EslConnection(OutboundSession):
             self._socket_gone("frame_rejected")
             return False
         return True
+
+    def _call_before_read(self) -> None:
+        try:
+            self.before_read()
+        except Exception as exc:  # the server's business must not end this call
+            self.log.error("before_read_failed", error=repr(exc))
 
     def _stop_reading(self) -> None:
         self._reading = False

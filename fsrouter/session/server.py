@@ -3,10 +3,19 @@
 FreeSWITCH's dialplan ``socket`` application connects here once per call. Accepting is
 event-driven (gevent ``StreamServer`` on libev), with no polling delay: greenswitch's own
 ``OutboundESLServer`` sleeps 0.1 s between accepts, which costs ~100 ms of call setup.
+
+A new call must not wait behind the calls in progress. The listening socket is served
+first in each turn of the event loop, but under load one turn runs a step of every call
+whose frames arrived, and lasts as long as all of them take. So the calls' greenlets
+also accept: each one, before it reads its own socket again, accepts the connections
+that are waiting if the listening socket was last served ``accept_poll_s`` or more ago
+(a non-blocking ``accept``; ``connect`` goes out at once). A call's ``connect`` then
+waits for at most one call's step, not for the whole turn (benchmarks/RESULTS.md).
 """
 
 from __future__ import annotations
 
+from time import monotonic as _monotonic
 from typing import Callable
 
 import gevent
@@ -22,6 +31,9 @@ from fsrouter.session.connection import EslConnection, FrameObserver, new_uuid
 REFUSALS_MIN = 1000
 #: Seconds a refusal waits for each reply: a real FreeSWITCH answers in well under 1 ms.
 REFUSAL_TIMEOUT_S = 1.0
+#: Seconds after the listening socket was last served from which a call's greenlet,
+#: about to read its socket, accepts waiting calls itself (see the module docstring).
+ACCEPT_POLL_S = 0.001
 
 _CONNECT = commands.connect()
 
@@ -31,13 +43,33 @@ CallHandler = Callable[[Call, object], None]
 
 class _AcceptFirstServer(StreamServer):
     """A StreamServer whose listening socket is served before the calls' sockets in each
-    loop iteration (libev priority 2): a busy engine still sends a new call's ``connect``
-    promptly, so FreeSWITCH's caller does not wait behind calls already in progress."""
+    loop iteration (libev priority 2), and also by ``accept_waiting`` from the calls'
+    greenlets: a busy engine still sends a new call's ``connect`` promptly, so
+    FreeSWITCH's caller does not wait behind calls already in progress.
+
+    accept_poll_s: seconds since the listening socket was last served after which
+    ``accept_waiting`` accepts.
+    """
+
+    def __init__(self, *args, accept_poll_s: float = ACCEPT_POLL_S, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.accept_poll_s = accept_poll_s
+        self._accept_due = 0.0  # time.monotonic() from which accept_waiting accepts
 
     def start_accepting(self):
         if self._watcher is None:
             self._watcher = self.loop.io(self.socket.fileno(), 1, priority=2)
-            self._watcher.start(self._do_read)
+            self._watcher.start(self._accept_now)
+
+    def _accept_now(self) -> None:
+        self._accept_due = _monotonic() + self.accept_poll_s
+        self._do_read()  # StreamServer's: accept until none waits (EAGAIN), hand each on
+
+    def accept_waiting(self) -> None:
+        """Accept the connections waiting now, unless the listening socket was served in
+        the last ``accept_poll_s`` seconds or the server is not accepting. Never blocks."""
+        if self._watcher is not None and _monotonic() >= self._accept_due:
+            self._accept_now()
 
 
 class CallServer:
@@ -48,14 +80,17 @@ class CallServer:
     dialplan falls through to the next engine or the backup route;
     timeouts in seconds: reply_timeout_s (command replies), execute_timeout_s (apps with
     no time of their own), hangup_timeout_s (teardown); log: a structlog logger;
-    new_id: Event-UUID factory; observer_for(sock) -> FrameObserver | None (QA recorder).
+    new_id: Event-UUID factory; observer_for(sock) -> FrameObserver | None (QA recorder);
+    accept_poll_s: seconds after which a call's greenlet, about to read, accepts waiting
+    calls (module docstring).
     """
 
     def __init__(self, listen: tuple[str, int], handle_call: CallHandler, *, log,
                  max_calls: int = 1000, reply_timeout_s: float = 5.0,
                  execute_timeout_s: float = 3600.0, hangup_timeout_s: float = 10.0,
                  new_id: Callable[[], str] = new_uuid,
-                 observer_for: Callable[[object], FrameObserver | None] | None = None):
+                 observer_for: Callable[[object], FrameObserver | None] | None = None,
+                 accept_poll_s: float = ACCEPT_POLL_S):
         self.handle_call = handle_call
         self.log = log
         self.max_calls = max_calls
@@ -67,7 +102,8 @@ class CallServer:
         self.calls = gevent.pool.Group()
         self._refusals = gevent.pool.Group()  # short exchanges handing refused calls back
         self._stopping = False
-        self._server = _AcceptFirstServer(listen, self._serve_connection, spawn=self._spawn, backlog=1024)
+        self._server = _AcceptFirstServer(listen, self._serve_connection, spawn=self._spawn, backlog=1024,
+                                          accept_poll_s=accept_poll_s)
 
     # ------------------------------------------------------------------ control
     def start(self) -> None:
@@ -146,7 +182,8 @@ class CallServer:
         """One call from ``connect`` to ``exit``; never lets an error reach the server."""
         log = self.log.bind(peer=f"{address[0]}:{address[1]}")
         conn = EslConnection(sock, log=log, new_id=self.new_id, reply_timeout_s=self.reply_timeout_s,
-                             observer=self.observer_for(sock) if self.observer_for else None)
+                             observer=self.observer_for(sock) if self.observer_for else None,
+                             before_read=self._server.accept_waiting)
         # No conn.start(): this greenlet reads the socket itself whenever it waits.
         try:
             data = conn.connect(already_sent=True)  # written by _spawn

@@ -1,0 +1,139 @@
+"""A new call's ``connect`` does not wait behind the steps of calls already in progress.
+
+Two calls get their playback completions in the same turn of the event loop. The first
+one to run its step opens a third connection to the server, then goes on and reads its
+socket. The third call's ``connect`` must be written before the second call's step runs
+(accepted by the first call's greenlet), not after the whole turn (by the listening
+socket's watcher, in the next turn). Real sockets, a scripted FreeSWITCH on each.
+"""
+
+from __future__ import annotations
+
+import socket
+
+import gevent
+import gevent.event
+import pytest
+import structlog
+from gevent import monkey
+from structlog.testing import capture_logs
+
+from fsrouter.esl import FrameParser
+from fsrouter.replay.fsframes import Channel, command_reply, disconnect_notice
+from fsrouter.session.server import CallServer
+
+# A socket that blocks the whole process: connecting it must not hand the loop on.
+_OsSocket = monkey.get_original("socket", "socket")
+
+
+class ScriptedSwitch:
+    """FreeSWITCH's side of one outbound call: answers every command with +OK, holds the
+    playback's completion until ``complete_playback`` (sent without yielding)."""
+
+    def __init__(self, address, uuid: str):
+        self.sock = socket.create_connection(address)
+        self.sock.settimeout(10)
+        self.parser = FrameParser(commands=True)
+        self.pending = []
+        self.channel = Channel(uuid, "+380501112233", "+380441234567", 1_700_000_000_000_000)
+        self.playback_sent = gevent.event.Event()
+        self.playback_uuid = None
+
+    def command(self):
+        while not self.pending:
+            data = self.sock.recv(65536)
+            if not data:
+                return None
+            self.pending.extend(self.parser.feed(data))
+        return self.pending.pop(0)
+
+    def play(self) -> None:
+        while (frame := self.command()) is not None:
+            first = frame.raw.split(b"\n", 1)[0]
+            if first == b"connect":
+                self.sock.sendall(self.channel.connect_reply())
+            elif first == b"exit":
+                self.sock.sendall(command_reply("+OK bye") + disconnect_notice(self.channel.uuid, linger=False))
+                return
+            else:
+                self.sock.sendall(command_reply("+OK"))
+                if frame.headers.get("execute-app-name") == "playback":
+                    self.playback_uuid = frame.headers["Event-UUID"]
+                    self.playback_sent.set()
+
+    def complete_playback(self) -> None:
+        self.sock.sendall(self.channel.event("CHANNEL_EXECUTE_COMPLETE", {
+            "Application": "playback", "Application-UUID": self.playback_uuid}))
+
+
+@pytest.mark.parametrize("accept_poll_s, accepted_by_the_first_call", [(0.0, True), (3600.0, False)])
+def test_a_call_arriving_during_a_busy_turn_gets_connect_before_the_next_call_steps(
+        accept_poll_s, accepted_by_the_first_call):
+    newcomer: list = []  # the third connection, opened by whichever call steps first
+    seen_by_second: list[bytes] = []
+
+    def handle_call(call, log) -> None:
+        call.playback("/tmp/greeting.wav")
+        if not newcomer:  # first to step: a new call arrives now, mid-turn
+            sock = _OsSocket()
+            sock.connect(server.address)  # the kernel completes it; nobody has accepted yet
+            newcomer.append(sock)
+        else:  # second to step: has the newcomer been told "connect" yet?
+            newcomer[0].setblocking(False)
+            try:
+                seen_by_second.append(newcomer[0].recv(64, socket.MSG_PEEK))
+            except BlockingIOError:
+                seen_by_second.append(b"")
+        call.hangup()
+
+    server = CallServer(("127.0.0.1", 0), handle_call, log=structlog.get_logger(), reply_timeout_s=5,
+                        hangup_timeout_s=2, accept_poll_s=accept_poll_s)
+    server.start()
+    try:
+        switches = [ScriptedSwitch(server.address, f"5a0c1f9e-0000-4000-8000-00000000000{n}") for n in (1, 2)]
+        players = [gevent.spawn(s.play) for s in switches]
+        for s in switches:
+            assert s.playback_sent.wait(5)
+        for s in switches:  # both completions land before the server's loop runs again
+            s.complete_playback()
+        with gevent.Timeout(5):
+            while not seen_by_second:
+                gevent.sleep(0.001)
+        told = seen_by_second[0]
+        if accepted_by_the_first_call:
+            assert told == b"connect\n\n"
+        else:  # within accept_poll_s of the last accept: the next turn's watcher accepts it
+            assert told == b""
+            newcomer[0].setblocking(True)
+            newcomer[0].settimeout(5)
+            assert newcomer[0].recv(64) == b"connect\n\n"
+        newcomer[0].close()
+        gevent.joinall(players, timeout=5, raise_error=True)
+    finally:
+        for sock in newcomer:
+            sock.close()
+        server.stop(drain_timeout_s=2)
+
+
+def test_an_error_in_before_read_is_logged_and_the_call_goes_on():
+    from tests.test_connection_inline import FreeSwitch  # the scripted switch of a socket pair
+    from fsrouter.session.connection import EslConnection
+
+    ours, theirs = socket.socketpair()
+
+    def broken() -> None:
+        raise RuntimeError("accept failed")
+
+    conn = EslConnection(ours, log=structlog.get_logger(), reply_timeout_s=5, before_read=broken)
+    fs = FreeSwitch(theirs)
+    try:
+        with capture_logs() as logs:
+            running = gevent.spawn(conn.execute, "answer", timeout_s=5)
+            frame = fs.command()
+            fs.send(command_reply("+OK"), fs.complete("answer", frame.headers["Event-UUID"]))
+            event = running.get(timeout=5)
+        assert event.get("Application-UUID") == frame.headers["Event-UUID"]
+        assert any(e["event"] == "before_read_failed" and "accept failed" in e["error"] for e in logs)
+    finally:
+        conn.close()
+        theirs.close()
