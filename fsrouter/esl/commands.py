@@ -214,6 +214,8 @@ def execute(
         if not isinstance(loops, int) or isinstance(loops, bool) or loops < 1:
             raise ValueError(f"loops must be a positive int, not {loops!r}")
         headers[Header.LOOPS] = str(loops)
+    if body is None and uuid is None:  # the usual execute: every name ours, every value checked above
+        return _line("sendmsg\n" + "\n".join([f"{name}: {value}" for name, value in headers.items()]))
     return sendmsg(headers, uuid, body=body)
 
 

@@ -187,7 +187,9 @@ class FrameParser:
         digits, ctype, reply_ctype, reply_text = m.groups()
         if digits is not None:
             length = digits.decode("ascii")
-            size = parse_content_length(length, self.max_body_bytes)
+            size = int(digits)  # 1-15 plain digits (the pattern)
+            if size > self.max_body_bytes:
+                parse_content_length(length, self.max_body_bytes)  # raises, naming the limit
             return ({"Content-Length": length, "Content-Type": ctype.decode("utf-8", "replace")},
                     None, None, body_offset, body_offset + size)
         return ({"Content-Type": reply_ctype.decode("utf-8", "replace"),

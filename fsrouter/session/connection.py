@@ -451,10 +451,11 @@ class EslConnection(OutboundSession):
         if self._hung_up.is_set():
             return
         self._hung_up.set()
-        exc = CallHungUp(self.channel_uuid, self.hangup_cause)
-        executes, self._executes = self._executes, {}
-        for waiter in executes.values():
-            waiter.set_exception(exc)
+        if self._executes:
+            exc = CallHungUp(self.channel_uuid, self.hangup_cause)
+            executes, self._executes = self._executes, {}
+            for waiter in executes.values():
+                waiter.set_exception(exc)
 
     def _gone(self, why: str) -> None:
         """The socket is gone: fail every wait (replies too)."""
@@ -462,9 +463,10 @@ class EslConnection(OutboundSession):
         self._hangup_seen(self.hangup_cause)
         self._ended.set()
         self._closed.set()
-        exc = CallHungUp(self.channel_uuid, self.hangup_cause or None)
-        while self._replies:
-            self._replies.popleft().set_exception(exc)
+        if self._replies:
+            exc = CallHungUp(self.channel_uuid, self.hangup_cause or None)
+            while self._replies:
+                self._replies.popleft().set_exception(exc)
 
     # ----------------------------------------------------------------- writing
     def send_raw(self, data: bytes, *, timeout_s: float | None = None, already_sent: bool = False) -> Frame:
