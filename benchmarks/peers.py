@@ -138,6 +138,22 @@ class Server:
             fields = f.read().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) * _TICK_S
 
+    def wait_quiet(self, *, window_s: float = 0.2, busy_s: float = 0.01, timeout_s: float = 60.0) -> float:
+        """Wait until this server is idle: under ``busy_s`` seconds of CPU over a
+        ``window_s`` window (at most ``timeout_s``). A peer that is still tearing calls
+        down after its load (genesis's asyncio server after 5,000 held calls, greenswitch
+        lingering a second per session) would otherwise take CPU from the next peer's
+        load. Returns the seconds waited."""
+        start = time.monotonic()
+        cpu = self.cpu_s()
+        while time.monotonic() - start < timeout_s:
+            time.sleep(window_s)
+            now = self.cpu_s()
+            if now - cpu < busy_s:
+                break
+            cpu = now
+        return time.monotonic() - start
+
     def rss_bytes(self) -> int:
         """Resident set size now (/proc/<pid>/statm, resident pages)."""
         with open(f"/proc/{self.proc.pid}/statm") as f:

@@ -203,6 +203,7 @@ def main(argv: list[str] | None = None) -> int:
                 servers[peer.key].wait_listening()
                 behaviour = REALISTIC_LOAD if peer.flow == "realistic" else {}
                 bench.load(servers[peer.key], 100, 10, **behaviour)  # warm-up (and generator imports)
+                servers[peer.key].wait_quiet()
             for r in range(args.rounds):
                 for peer in peers:
                     server, behaviour = servers[peer.key], (REALISTIC_LOAD if peer.flow == "realistic" else {})
@@ -212,9 +213,10 @@ def main(argv: list[str] | None = None) -> int:
                     fig["failed"] = sum(fig[k].pop("failed") for k in ("seq", "c50", "c200"))
                     if r == 0 and peer.flow == "reference":
                         fig["held"] = {"kb": bench.held_kb(server, args.held)}
+                    server.wait_quiet()  # its teardown must not run into the next peer's load
                     rounds[peer.key].append(fig)
-                    print(f"round {r + 1} {peer.label}: {fig['c50']['cps']:.0f} calls/s at c50 "
-                          f"({time.monotonic() - started:.0f} s)", file=sys.stderr)
+                    print(f"round {r + 1} {peer.label}: {fig['c50']['cps']:.0f} calls/s at c50, "
+                          f"{fig['c200']['cps']:.0f} at c200 ({time.monotonic() - started:.0f} s)", file=sys.stderr)
             if "floor" in servers:
                 gen_check = {n: bench.load(servers["floor"], args.calls, 50, n)["cps"] for n in (1, 2)}
         finally:

@@ -29,3 +29,16 @@ def test_every_call_of_a_small_load_completes_against_the_peer(key, tmp_path):
 
 def test_a_load_past_its_time_limit_starts_no_more_calls():
     assert loadgen.run_load(1, 50, 5, max_s=0)["results"] == []  # nothing listens on port 1: none started
+
+
+def test_wait_quiet_waits_while_a_peer_still_burns_cpu_after_its_load(tmp_path):
+    burn = "import time\nt = time.monotonic()\nwhile time.monotonic() - t < 0.8: pass\ntime.sleep(60)\n"
+    peer = peers.Peer("burner", "a peer tearing calls down", lambda port, folder: [sys.executable, "-c", burn])
+    server = peers.Server(peer, tmp_path / "burner")
+    try:
+        waited = server.wait_quiet()
+        spent = server.cpu_s()
+        assert waited >= 0.4 and spent >= 0.5  # it waited for the burning, not a fixed pause
+        assert server.wait_quiet() < 0.5  # idle now: one window
+    finally:
+        server.stop()
