@@ -19,6 +19,8 @@ _CHUNK = 200  # rows per INSERT when flushing the spool
 #: Errors about one row's contents (not the database being away): retried record by record.
 _ROW_ERRORS = (peewee.DataError, peewee.IntegrityError)
 _SAVED_AT = "_saved_at"  # key of the save time in a spooled line
+#: Columns whose peewee db_value returns a str (or None) unchanged.
+_TEXT_FIELDS = (peewee.CharField, peewee.TextField)
 
 
 class CallRepository:
@@ -44,7 +46,7 @@ class CallRepository:
         self._clock = clock
         self._log = log
         self._queries = CompiledQueries()
-        self._fields: dict[tuple, list] = {}  # row columns -> their fields, in peewee's order
+        self._fields: dict[tuple, list] = {}  # row columns -> (name, field, is text), in peewee's order
         self._limits = [(f.name, f.max_length) for f in self._model._meta.sorted_fields
                         if isinstance(f, peewee.CharField) and f.max_length]
 
@@ -190,11 +192,16 @@ class CallRepository:
         rebuilt the same INSERT ... ON CONFLICT text for every call, ~80% of a save
         (benchmarks/RESULTS.md). Only the parameters are computed per call."""
         key = tuple(row)
-        fields = self._fields.get(key)
-        if fields is None:
-            fields = self._fields[key] = [f for f in self._model._meta.sorted_fields if f.name in row]
-        self._queries.execute(database, ("upsert", key), lambda: self._upsert_query([row]),
-                              [f.db_value(row[f.name]) for f in fields])
+        plan = self._fields.get(key)
+        if plan is None:
+            plan = self._fields[key] = [(f.name, f, isinstance(f, _TEXT_FIELDS))
+                                        for f in self._model._meta.sorted_fields if f.name in row]
+        params = []
+        for name, field, text in plan:
+            value = row[name]
+            # a text column's db_value gives a str or None back as it is: no call needed
+            params.append(value if text and (value is None or value.__class__ is str) else field.db_value(value))
+        self._queries.execute(database, ("upsert", key), lambda: self._upsert_query([row]), params)
 
     def _spool_record(self, record: CallRecord, saved_at: datetime, error: StoreError) -> None:
         log = self._log.bind(call_uuid=record.call_uuid)

@@ -26,6 +26,8 @@ def utc(value: datetime | None, what: str) -> datetime | None:
         return None
     if not isinstance(value, datetime):
         raise TypeError(f"{what}: expected datetime, got {type(value).__name__}")
+    if value.tzinfo is timezone.utc:  # already UTC: astimezone would return it as it is
+        return value
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError(f"{what}: naive datetime {value.isoformat()}; pass an aware (UTC) datetime")
     return value.astimezone(timezone.utc)
