@@ -310,3 +310,28 @@ def test_a_reader_greenlet_killed_from_a_handler_ends_the_call_instead_of_hangin
     assert conn.wait_hangup(5) is True  # the call is over, not waiting for frames nobody reads
     assert time.monotonic() - started < 1
     assert conn.closed
+
+
+def _plain_event(body: bytes) -> bytes:
+    return b"Content-Length: %d\nContent-Type: text/event-plain\n\n" % len(body) + body
+
+
+def test_a_completion_no_execute_waits_for_is_not_parsed_but_one_awaited_is(pair):
+    # at hangup the socket application's own CHANNEL_EXECUTE_COMPLETE arrives; nothing
+    # waits for it, so it is not parsed: even a broken one leaves the call alone
+    conn, fs = pair
+    broken = b"Event-Name: CHANNEL_EXECUTE_COMPLETE\nthis line is broken\n\n"
+    fs.send(_plain_event(broken))
+    gevent.sleep(0.01)
+    assert conn.is_up and not conn.closed
+    running = execute_in_background(conn, "answer")
+    frame = fs.command()
+    fs.send(command_reply("+OK"), fs.complete("answer", frame.headers["Event-UUID"]))
+    assert running.get(timeout=5).get("Application-UUID") == frame.headers["Event-UUID"]
+    # with an execute waiting, a completion is read whole, and a broken one ends the call
+    running = execute_in_background(conn, "playback")
+    fs.command()
+    fs.send(command_reply("+OK"), _plain_event(broken))
+    with pytest.raises(CallHungUp):
+        running.get(timeout=5)
+    assert conn.closed

@@ -407,8 +407,11 @@ class EslConnection(OutboundSession):
             name = frame.event_name()
             if name == N.EventName.CHANNEL_ANSWER:
                 self.answered = True
-            if name not in _PARSED_EVENTS and not (self.event_handlers.get(name) or self.event_handlers.get("*")):
-                return  # nobody reads it: skip parsing ~100 url-encoded headers
+            if (name not in _PARSED_EVENTS or (name == N.EventName.CHANNEL_EXECUTE_COMPLETE and not self._executes)
+                    ) and not (self.event_handlers.get(name) or self.event_handlers.get("*")):
+                # nobody reads it (the socket application's own completion, at hangup, is
+                # one): skip parsing ~100 url-encoded headers
+                return
             self.handle_event(frame.event())  # EslProtocolError: see receive_events
         elif ctype == N.ContentType.DISCONNECT_NOTICE:
             disposition = frame.headers.get(N.Header.CONTENT_DISPOSITION)
