@@ -16,7 +16,7 @@ play FreeSWITCH's side of each call over TCP. Rounds are interleaved (a b c d e 
 * a generator check: calls/s against the floor at c50 with one and with two generator
   processes (the generator is not the bottleneck when two give no more than one).
 
-    python benchmarks/run.py [--quick] [--rounds 3] [--calls 3000] [--held 5000] [--peers floor,fsrouter]
+    python benchmarks/run.py [--quick] [--rounds 3] [--calls 10000] [--held 5000] [--peers floor,fsrouter]
 """
 
 from __future__ import annotations
@@ -153,7 +153,7 @@ def median_figures(rounds: list[dict]) -> dict:
     return out
 
 
-FULL = {"rounds": 3, "calls": 3000, "seq": 300, "held": 5000, "max_seconds": 8.0}
+FULL = {"rounds": 3, "calls": 10000, "seq": 300, "held": 5000, "max_seconds": 8.0}
 QUICK = {"rounds": 1, "calls": 1000, "seq": 100, "held": 1000, "max_seconds": 3.0}
 
 
@@ -163,7 +163,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true",
                         help="1 round, fewer calls (under 2 minutes); options given explicitly still apply")
     parser.add_argument("--rounds", type=int, default=None, help="interleaved rounds (default 3; 1 with --quick)")
-    parser.add_argument("--calls", type=int, default=None, help="calls per flat-out load (default 3000; 1000 with --quick)")
+    parser.add_argument("--calls", type=int, default=None, help="calls per flat-out load (default 10000; 1000 with --quick)")
     parser.add_argument("--seq", type=int, default=None, help="sequential calls per round (default 300; 100 with --quick)")
     parser.add_argument("--held", type=int, default=None,
                         help="calls parked for the memory figure (default 5000; 1000 with --quick)")
