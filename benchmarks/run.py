@@ -118,7 +118,9 @@ def print_table(figures: dict, peers, args, gen_check: dict) -> None:
           f"{args.held} held; generator processes: {args.generators}; "
           f"{multiprocessing.cpu_count()} cores shared by server and generators")
     print("units: setup and flow in ms, memory in KB per held call, CPU in ms per call; "
-          f"x floor = ratio to the floor's figure (- where the floor's is under {MIN_RATIO_BASE} ms)")
+          f"x floor = ratio to the floor's figure (- where the floor's is under {MIN_RATIO_BASE} ms): "
+          "for calls/s higher is better, for every other column lower is better; "
+          "KB/held call is measured on the reference flow only")
     print(f"{'server':<36}" + "".join(f"{c[0]:>15}" for c in COLUMNS) + f"{'failed':>8}")
     floor = figures.get("floor")
     for peer in peers:
@@ -216,7 +218,8 @@ def main(argv: list[str] | None = None) -> int:
                     server.wait_quiet()  # its teardown must not run into the next peer's load
                     rounds[peer.key].append(fig)
                     print(f"round {r + 1} {peer.label}: {fig['c50']['cps']:.0f} calls/s at c50, "
-                          f"{fig['c200']['cps']:.0f} at c200 ({time.monotonic() - started:.0f} s)", file=sys.stderr)
+                          f"{fig['c200']['cps']:.0f} at c200 ({time.monotonic() - started:.0f} s into the run)",
+                          file=sys.stderr)
             if "floor" in servers:
                 gen_check = {n: bench.load(servers["floor"], args.calls, 50, n)["cps"] for n in (1, 2)}
         finally:
