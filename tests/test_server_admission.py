@@ -115,6 +115,58 @@ def test_a_call_arriving_during_a_busy_turn_gets_connect_before_the_next_call_st
         server.stop(drain_timeout_s=2)
 
 
+def test_a_call_that_just_ended_leaves_room_for_the_next_before_its_greenlet_is_reaped():
+    # max_calls=3 with two calls in playback. The first to step opens C1 and hangs up, so
+    # its greenlet accepts C1. The second opens C2 and ends at once: its greenlet is over,
+    # but gevent's Group drops it only in a later callback. C1's greenlet starts first and
+    # accepts C2 with two calls live: C2 must be served, not handed back as over max_calls.
+    newcomers: list = []
+
+    def handle_call(call, log) -> None:
+        if len(newcomers) >= 2:  # C1 itself: nothing more to do
+            return
+        call.playback("/tmp/greeting.wav")
+        sock = _OsSocket()
+        sock.connect(server.address)
+        newcomers.append(sock)
+        if len(newcomers) == 1:
+            call.hangup()  # reads the reply: accepts C1 on the way
+        else:
+            call.conn.close()  # ends now, without yielding
+
+    server = CallServer(("127.0.0.1", 0), handle_call, log=structlog.get_logger(), max_calls=3,
+                        reply_timeout_s=5, hangup_timeout_s=2, accept_poll_s=0.0)
+    server.start()
+    try:
+        switches = [ScriptedSwitch(server.address, f"5a0c1f9e-0000-4000-8000-00000000001{n}") for n in (1, 2)]
+        players = [gevent.spawn(s.play) for s in switches]
+        for s in switches:
+            assert s.playback_sent.wait(5)
+        with capture_logs() as logs:
+            for s in switches:
+                s.complete_playback()
+            with gevent.Timeout(5):
+                while len(newcomers) < 2:
+                    gevent.sleep(0.001)
+            c2 = socket.socket(fileno=newcomers[1].detach())  # a cooperative socket from here on
+            c2.settimeout(5)
+            switch = ScriptedSwitch.__new__(ScriptedSwitch)
+            switch.sock, switch.parser, switch.pending = c2, FrameParser(commands=True), []
+            switch.channel = Channel("5a0c1f9e-0000-4000-8000-000000000013", "+380501112233", "+380441234567",
+                                     1_700_000_000_000_000)
+            assert switch.command().raw == b"connect\n\n"
+            c2.sendall(switch.channel.connect_reply())
+            assert switch.command().raw.split(b"\n", 1)[0] == b"myevents"  # served: not "resume"
+        assert not any(e["event"] == "call_refused" for e in logs)
+        c2.close()
+        gevent.joinall(players, timeout=5)
+    finally:
+        for sock in newcomers:
+            if sock.fileno() >= 0:
+                sock.close()
+        server.stop(drain_timeout_s=2)
+
+
 def test_an_error_in_before_read_is_logged_and_the_call_goes_on():
     from tests.test_connection_inline import FreeSwitch  # the scripted switch of a socket pair
     from fsrouter.session.connection import EslConnection

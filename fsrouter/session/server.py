@@ -104,6 +104,10 @@ class CallServer:
         self.new_id = new_id
         self.observer_for = observer_for
         self.calls = gevent.pool.Group()
+        # Calls not yet over. The Group drops a finished greenlet only in a later loop
+        # callback, and calls' greenlets accept in between (module docstring): counting the
+        # Group would refuse a call for room a finished one still seemed to hold.
+        self._live: set[gevent.Greenlet] = set()
         self._refusals = gevent.pool.Group()  # short exchanges handing refused calls back
         self._stopping = False
         self._server = _AcceptFirstServer(listen, self._serve_connection, spawn=self._spawn, backlog=1024,
@@ -123,7 +127,8 @@ class CallServer:
 
     @property
     def active_calls(self) -> int:
-        return len(self.calls)
+        """Calls in progress: accepted and not yet done with their connection."""
+        return len(self._live)
 
     def stop(self, drain_timeout_s: float = 30.0) -> int:
         """Stop accepting, let calls finish for up to ``drain_timeout_s`` seconds, then end the rest.
@@ -146,9 +151,9 @@ class CallServer:
     def _spawn(self, func, handle, close, args):
         """StreamServer's spawn hook: ``func(handle, close, (sock, address))`` in our call group,
         or, over ``max_calls`` / while stopping, hand the call back to FreeSWITCH."""
-        if self._stopping or len(self.calls) >= self.max_calls:
+        if self._stopping or len(self._live) >= self.max_calls:
             reason = "stopping" if self._stopping else "max_calls"
-            self.log.warning("call_refused", reason=reason, active_calls=len(self.calls), peer=args[1][0])
+            self.log.warning("call_refused", reason=reason, active_calls=len(self._live), peer=args[1][0])
             if len(self._refusals) >= max(4 * self.max_calls, REFUSALS_MIN):  # a flood: do not even talk
                 close(*args)
                 return None
@@ -159,6 +164,8 @@ class CallServer:
             close(*args)
             return None
         greenlet = self.calls.spawn(func, handle, close, args)
+        self._live.add(greenlet)
+        greenlet.rawlink(self._live.discard)  # killed before it ran: _serve_connection never ends
         greenlet.link_exception(self._call_crashed)
         return greenlet
 
@@ -208,3 +215,4 @@ class CallServer:
             log.exception("call_session_crashed")
         finally:
             conn.close()
+            self._live.discard(gevent.getcurrent())  # room for the next call from now on
