@@ -218,16 +218,29 @@ class App:
         """Serve until SIGTERM/SIGINT; SIGHUP reloads. Drains calls, closes the store; returns 0."""
         self.start()
         self.start_callbacks()
-        handlers = [gevent.signal_handler(signal.SIGTERM, self.stop),
-                    gevent.signal_handler(signal.SIGINT, self.stop),
-                    gevent.signal_handler(signal.SIGHUP, lambda: gevent.spawn(self.reload))]
+        handlers = [gevent.signal_handler(signal.SIGTERM, self._signal_stop, "SIGTERM"),
+                    gevent.signal_handler(signal.SIGINT, self._signal_stop, "SIGINT"),
+                    gevent.signal_handler(signal.SIGHUP, self._signal_reload)]
         try:
             self._stop.wait()
         finally:
-            for handler in handlers:
-                handler.cancel()
-            self.shutdown()
+            try:  # the handlers stay while calls drain: a late SIGHUP must not kill the process
+                self.shutdown()
+            finally:
+                for handler in handlers:
+                    handler.cancel()
         return 0
+
+    def _signal_stop(self, name: str) -> None:
+        if self._stop.is_set():
+            self.log.info("stop_already_in_progress", signal=name)
+        self.stop()
+
+    def _signal_reload(self) -> None:
+        if self._stop.is_set():  # draining: the config no longer matters
+            self.log.info("config_reload_ignored", reason="stopping")
+            return
+        gevent.spawn(self.reload)
 
     def shutdown(self, drain_timeout_s: float | None = None) -> None:
         """Undo start(): stop callbacks, drain calls (``drain_timeout_s``, default the

@@ -129,6 +129,22 @@ def test_serve_reloads_on_sighup_refuses_a_broken_config_and_stops_cleanly_on_si
     assert "server_stopped" in output
 
 
+def test_sighup_and_a_second_sigterm_while_draining_leave_the_drain_to_finish(served):
+    proc, port, _ = served
+    job = gevent.spawn(FakeFreeSwitch(Scenario(endpoints={"user/101": "answer"}, talk_s=1.5)).run, ("127.0.0.1", port))
+    gevent.sleep(0.5)
+    proc.send_signal(signal.SIGTERM)
+    gevent.sleep(0.3)
+    proc.send_signal(signal.SIGHUP)  # an ops reload during the stop
+    proc.send_signal(signal.SIGTERM)
+    fake = job.get(timeout=15)
+    assert fake.closed_by == "fs"  # the call still ran to its end
+    output, _ = proc.communicate(timeout=20)
+    assert proc.returncode == 0, output
+    assert "config_reload_ignored" in output and "stop_already_in_progress" in output
+    assert "server_stopped" in output
+
+
 def test_sigterm_lets_a_call_in_progress_finish(served):
     proc, port, _ = served
     job = gevent.spawn(FakeFreeSwitch(Scenario(endpoints={"user/101": "answer"}, talk_s=1.0)).run, ("127.0.0.1", port))
