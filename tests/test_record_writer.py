@@ -76,15 +76,20 @@ def test_other_repository_methods_are_the_repositorys_own(store):
 
 def test_a_caller_id_the_database_cannot_hold_is_fitted_and_costs_no_other_record(store):
     """Caller-Caller-ID-Number comes from the network: a NUL (url-decoded %00; PostgreSQL
-    refuses it) or 300 characters (longer than the column) must not lose any record."""
+    refuses it), 300 characters (longer than the column) or a lone surrogate must not lose
+    any record."""
     calls = GroupCommitCalls(store.calls)
-    hostile = [make_call("nul", caller="+380\x00501112233"), make_call("long", caller="+" + "1" * 300)]
+    hostile = [make_call("nul", caller="+380\x00501112233"), make_call("long", caller="+" + "1" * 300),
+               make_call("surrogate", caller="+380\ud800501112233", answered_by="bob\udc00")]
     good = [make_call(f"mate-{n}") for n in range(4)]
     savers = [gevent.spawn(calls.save, r) for r in good[:2] + hostile + good[2:]]
     gevent.joinall(savers, timeout=30, raise_error=True)
     assert all(store.calls.get(r.call_uuid) == r for r in good)
     assert store.calls.get("nul").caller == "+380\ufffd501112233"
     assert store.calls.get("long").caller == "+" + "1" * 254
+    # a lone surrogate (no UTF-8 form: the drivers raise UnicodeEncodeError) is replaced too
+    surrogate = store.calls.get("surrogate")
+    assert (surrogate.caller, surrogate.answered_by) == ("+380\ufffd501112233", "bob\ufffd")
 
 
 def test_a_batch_that_fails_for_one_record_is_written_record_by_record(store, monkeypatch):

@@ -165,12 +165,17 @@ class CallRepository:
 
     def _fit(self, row: dict[str, Any]) -> dict[str, Any]:
         """``row`` with every string as its column can hold it: NUL (which PostgreSQL
-        refuses in text) becomes U+FFFD, and a value longer than its column's max_length
-        (a hostile SIP caller ID) is cut to it, logged as ``call_record_field_cut``. A
-        record is never refused, or left to block the spool, for its contents."""
+        refuses in text) and a lone surrogate (which no database driver can encode as
+        UTF-8) become U+FFFD, and a value longer than its column's max_length (a hostile
+        SIP caller ID) is cut to it, logged as ``call_record_field_cut``. A record is never
+        refused, or left to block the spool, for its contents."""
         for name, limit in self._limits:
             value = row[name]
-            if value is not None and (len(value) > limit or "\x00" in value):
+            if value is None:
+                continue
+            if not value.isascii() and _has_surrogate(value):
+                value = row[name] = value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+            if len(value) > limit or "\x00" in value:
                 row[name] = value.replace("\x00", "\ufffd")[:limit]
                 if len(value) > limit:
                     self._log.warning("call_record_field_cut", call_uuid=row["call_uuid"], field=name,
@@ -218,6 +223,14 @@ class CallRepository:
             log.error("call_record_lost", error=str(error), spool_error=str(exc))
             raise StoreError(f"call {record.call_uuid} not saved: {error}; spool failed too: {exc}") from exc
         log.warning("call_record_spooled", error=str(error), spool_path=str(self._spool.path))
+
+
+def _has_surrogate(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def _row(record: CallRecord, saved_at: datetime) -> dict[str, Any]:
