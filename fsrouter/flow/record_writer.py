@@ -1,7 +1,7 @@
 """Call records of a live engine, written by group commit.
 
 Every call ends with its CDR (the call record) written to the store. One transaction per
-call made the commit the largest single cost of a call under load (benchmarks/RESULTS.md).
+call made the commit the largest single cost of a call under load (benchmarks/HISTORY.md).
 Here a call hands its record to the one writer greenlet and waits: the writer takes every
 record queued by then and saves them in one transaction (``CallRepository.save_many``),
 then wakes their calls. Alone, a call waits for its own one-row transaction, as before;

@@ -13,8 +13,8 @@ calls ``accept`` on the listening socket, non-blocking, if the listening socket 
 served ``accept_poll_s`` (1 ms) or more ago, and sends ``connect`` to each connection it
 finds. Greenlets that read no call socket (the call-record writer, callbacks) do not, so
 this shortens the wait rather than bounding it. With 200 calls in flight the benchmark's
-setup p99 (connection made -> ``connect`` received) fell from 10-12 ms to 4-7 ms on the
-same machine (benchmarks/RESULTS.md).
+setup p99 (connection made -> ``connect`` received) fell from 10-12 ms to 4.5-8 ms on the
+same machine (benchmarks/RESULTS.md, "This round's changes").
 """
 
 from __future__ import annotations

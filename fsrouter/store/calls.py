@@ -197,7 +197,7 @@ class CallRepository:
     def _upsert_one(self, database, row: dict[str, Any]) -> None:
         """One record's upsert, its SQL built once per row shape (store.compiled): peewee
         rebuilt the same INSERT ... ON CONFLICT text for every call, ~80% of a save
-        (benchmarks/RESULTS.md). Only the parameters are computed per call."""
+        (benchmarks/HISTORY.md). Only the parameters are computed per call."""
         key = tuple(row)
         plan = self._fields.get(key)
         if plan is None:

@@ -2,7 +2,7 @@
 
 peewee turns a query into SQL text anew every time it runs; for the small queries a live
 call makes (claim an employee, release them, who is busy) that rebuild costs several times
-the database's own work (benchmarks/RESULTS.md). :class:`CompiledQueries` keeps the text
+the database's own work (benchmarks/HISTORY.md). :class:`CompiledQueries` keeps the text
 per *shape* (a key the caller names, e.g. ``("busy", 3)`` for an ``IN`` of three names)
 and runs it with parameters the caller computes.
 
