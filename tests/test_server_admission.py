@@ -18,34 +18,25 @@ import structlog
 from gevent import monkey
 from structlog.testing import capture_logs
 
-from fsrouter.esl import FrameParser
 from fsrouter.replay.fsframes import Channel, command_reply, disconnect_notice
+from fsrouter.session.connection import EslConnection
 from fsrouter.session.server import CallServer
+from tests.test_connection_inline import FreeSwitch  # the scripted switch end of a socket
 
 # A socket that blocks the whole process: connecting it must not hand the loop on.
 _OsSocket = monkey.get_original("socket", "socket")
 
 
-class ScriptedSwitch:
-    """FreeSWITCH's side of one outbound call: answers every command with +OK, holds the
-    playback's completion until ``complete_playback`` (sent without yielding)."""
+class ScriptedSwitch(FreeSwitch):
+    """FreeSWITCH's side of one outbound call, dialled from ``sock`` (default: a new
+    connection to ``address``): answers every command with +OK and holds the playback's
+    completion until ``complete_playback`` (sent without yielding)."""
 
-    def __init__(self, address, uuid: str):
-        self.sock = socket.create_connection(address)
-        self.sock.settimeout(10)
-        self.parser = FrameParser(commands=True)
-        self.pending = []
+    def __init__(self, address, uuid: str, sock=None):
+        super().__init__(sock if sock is not None else socket.create_connection(address))
         self.channel = Channel(uuid, "+380501112233", "+380441234567", 1_700_000_000_000_000)
         self.playback_sent = gevent.event.Event()
         self.playback_uuid = None
-
-    def command(self):
-        while not self.pending:
-            data = self.sock.recv(65536)
-            if not data:
-                return None
-            self.pending.extend(self.parser.feed(data))
-        return self.pending.pop(0)
 
     def play(self) -> None:
         while (frame := self.command()) is not None:
@@ -62,8 +53,20 @@ class ScriptedSwitch:
                     self.playback_sent.set()
 
     def complete_playback(self) -> None:
-        self.sock.sendall(self.channel.event("CHANNEL_EXECUTE_COMPLETE", {
-            "Application": "playback", "Application-UUID": self.playback_uuid}))
+        self.send(self.complete("playback", self.playback_uuid))
+
+
+def two_calls_step_in_one_turn(server, first_uuid_digit: int) -> list:
+    """Two calls reach their playback, then both completions are sent without yielding:
+    the server's next loop turn resumes both. Returns the switches' greenlets."""
+    switches = [ScriptedSwitch(server.address, f"5a0c1f9e-0000-4000-8000-0000000000{first_uuid_digit}{n}")
+                for n in (1, 2)]
+    players = [gevent.spawn(s.play) for s in switches]
+    for s in switches:
+        assert s.playback_sent.wait(5)
+    for s in switches:
+        s.complete_playback()
+    return players
 
 
 @pytest.mark.parametrize("accept_poll_s, accepted_by_the_first_call", [(0.0, True), (3600.0, False)])
@@ -90,12 +93,7 @@ def test_a_call_arriving_during_a_busy_turn_gets_connect_before_the_next_call_st
                         hangup_timeout_s=2, accept_poll_s=accept_poll_s)
     server.start()
     try:
-        switches = [ScriptedSwitch(server.address, f"5a0c1f9e-0000-4000-8000-00000000000{n}") for n in (1, 2)]
-        players = [gevent.spawn(s.play) for s in switches]
-        for s in switches:
-            assert s.playback_sent.wait(5)
-        for s in switches:  # both completions land before the server's loop runs again
-            s.complete_playback()
+        players = two_calls_step_in_one_turn(server, 0)
         with gevent.Timeout(5):
             while not seen_by_second:
                 gevent.sleep(0.001)
@@ -138,24 +136,15 @@ def test_a_call_that_just_ended_leaves_room_for_the_next_before_its_greenlet_is_
                         reply_timeout_s=5, hangup_timeout_s=2, accept_poll_s=0.0)
     server.start()
     try:
-        switches = [ScriptedSwitch(server.address, f"5a0c1f9e-0000-4000-8000-00000000001{n}") for n in (1, 2)]
-        players = [gevent.spawn(s.play) for s in switches]
-        for s in switches:
-            assert s.playback_sent.wait(5)
         with capture_logs() as logs:
-            for s in switches:
-                s.complete_playback()
+            players = two_calls_step_in_one_turn(server, 1)
             with gevent.Timeout(5):
                 while len(newcomers) < 2:
                     gevent.sleep(0.001)
             c2 = socket.socket(fileno=newcomers[1].detach())  # a cooperative socket from here on
-            c2.settimeout(5)
-            switch = ScriptedSwitch.__new__(ScriptedSwitch)
-            switch.sock, switch.parser, switch.pending = c2, FrameParser(commands=True), []
-            switch.channel = Channel("5a0c1f9e-0000-4000-8000-000000000013", "+380501112233", "+380441234567",
-                                     1_700_000_000_000_000)
+            switch = ScriptedSwitch(None, "5a0c1f9e-0000-4000-8000-000000000013", sock=c2)
             assert switch.command().raw == b"connect\n\n"
-            c2.sendall(switch.channel.connect_reply())
+            switch.send(switch.channel.connect_reply())
             assert switch.command().raw.split(b"\n", 1)[0] == b"myevents"  # served: not "resume"
         assert not any(e["event"] == "call_refused" for e in logs)
         c2.close()
@@ -168,9 +157,6 @@ def test_a_call_that_just_ended_leaves_room_for_the_next_before_its_greenlet_is_
 
 
 def test_an_error_in_before_read_is_logged_and_the_call_goes_on():
-    from tests.test_connection_inline import FreeSwitch  # the scripted switch of a socket pair
-    from fsrouter.session.connection import EslConnection
-
     ours, theirs = socket.socketpair()
 
     def broken() -> None:
