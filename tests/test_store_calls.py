@@ -120,6 +120,23 @@ def test_a_database_outage_spools_the_record_and_flush_puts_it_back_exactly_once
     assert [r.call_uuid for r in store.calls.list()] == ["out-1"]
 
 
+def test_during_an_outage_a_record_with_a_lone_surrogate_is_spooled_with_its_batch_mates(
+        store, dead_url, spool_dir, clock):
+    dead = open_store(dead_url, spool_dir=spool_dir, create=False, clock=clock)
+    dead.calls.save_many([make_call("odd", caller="+380\ud800"), make_call("plain")])  # does not raise
+    assert sorted(line["call_uuid"] for line in _spooled(spool_dir)) == ["odd", "plain"]
+    assert store.calls.flush_spool() == 2
+    assert store.calls.get("odd").caller == "+380\ufffd"  # fitted when it reaches the database
+    assert store.calls.get("plain") == make_call("plain")
+
+
+def test_a_key_with_a_lone_surrogate_is_looked_up_as_it_was_stored(store):
+    # e.g. `fsrouter calls show` given bytes that are not UTF-8 (argv decodes them so)
+    store.calls.save(make_call("k\udcff", line="l\udcff"))
+    assert store.calls.get("k\udcff").call_uuid == "k\ufffd"
+    assert [r.call_uuid for r in store.calls.list(line="l\udcff")] == ["k\ufffd"]
+
+
 def test_a_record_spooled_twice_is_stored_once_with_its_latest_version(store, dead_url, spool_dir, clock):
     dead = open_store(dead_url, spool_dir=spool_dir, create=False, clock=clock)
     dead.calls.save(make_call("twice", ended_at=None))

@@ -142,8 +142,8 @@ class CallRepository:
 
     def get(self, call_uuid: str) -> CallRecord | None:
         """The record of ``call_uuid``, or None. StoreError on a database error."""
-        with self._connector.work():
-            row = self._model.get_or_none(self._model.call_uuid == call_uuid)
+        with self._connector.work():  # a key is looked up as it was stored (see _fit)
+            row = self._model.get_or_none(self._model.call_uuid == _without_surrogates(call_uuid))
             return None if row is None else _record(row)
 
     def list(self, *, since: datetime | None = None, line: str | None = None, limit: int = 100) -> list[CallRecord]:
@@ -158,7 +158,7 @@ class CallRepository:
         if since is not None:
             query = query.where(model.started_at >= utc(since, "since"))
         if line is not None:
-            query = query.where(model.line == line)
+            query = query.where(model.line == _without_surrogates(line))
         query = query.order_by(model.started_at.desc(), model.call_uuid.desc()).limit(limit)
         with self._connector.work():
             return [_record(row) for row in query]
@@ -173,8 +173,8 @@ class CallRepository:
             value = row[name]
             if value is None:
                 continue
-            if not value.isascii() and _has_surrogate(value):
-                value = row[name] = value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+            if not value.isascii():
+                value = row[name] = _without_surrogates(value)
             if len(value) > limit or "\x00" in value:
                 row[name] = value.replace("\x00", "\ufffd")[:limit]
                 if len(value) > limit:
@@ -225,12 +225,13 @@ class CallRepository:
         log.warning("call_record_spooled", error=str(error), spool_path=str(self._spool.path))
 
 
-def _has_surrogate(value: str) -> bool:
+def _without_surrogates(value: str) -> str:
+    """``value`` with each lone surrogate (no UTF-8 form: the drivers raise) as U+FFFD."""
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
-        return True
-    return False
+        return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return value
 
 
 def _row(record: CallRecord, saved_at: datetime) -> dict[str, Any]:

@@ -51,7 +51,11 @@ class JsonlSpool:
 
     def append(self, item: dict[str, Any]) -> None:
         """Append ``item`` as one JSON line and fsync it. OSError if the disk refuses."""
-        data = (json.dumps(item, separators=(",", ":"), ensure_ascii=False) + "\n").encode("utf-8")
+        text = json.dumps(item, separators=(",", ":"), ensure_ascii=False) + "\n"
+        try:
+            data = text.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate has no UTF-8 form: escape it as JSON does
+            data = (json.dumps(item, separators=(",", ":")) + "\n").encode("ascii")
         self.directory.mkdir(parents=True, exist_ok=True)
         while True:
             created = not self.path.exists()
