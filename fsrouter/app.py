@@ -228,7 +228,9 @@ class App:
                 self.shutdown()
             finally:
                 for handler in handlers:
-                    handler.cancel()
+                    handler.cancel()  # puts back the default action, which would end the process
+                for signum in (signal.SIGHUP, signal.SIGTERM, signal.SIGINT):  # nothing left to do
+                    signal.signal(signum, signal.SIG_IGN)
         return 0
 
     def _signal_stop(self, name: str) -> None:

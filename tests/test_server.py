@@ -139,6 +139,13 @@ def test_sighup_and_a_second_sigterm_while_draining_leave_the_drain_to_finish(se
     proc.send_signal(signal.SIGTERM)
     fake = job.get(timeout=15)
     assert fake.closed_by == "fs"  # the call still ran to its end
+    deadline = time.monotonic() + 20
+    while proc.poll() is None and time.monotonic() < deadline:  # reloads until it has exited
+        try:
+            proc.send_signal(signal.SIGHUP)
+        except ProcessLookupError:
+            break
+        time.sleep(0.01)
     output, _ = proc.communicate(timeout=20)
     assert proc.returncode == 0, output
     assert "config_reload_ignored" in output and "stop_already_in_progress" in output
