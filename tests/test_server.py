@@ -14,7 +14,8 @@ import pytest
 from structlog.testing import capture_logs
 
 from fsrouter.replay.fakefs import FakeFreeSwitch, Scenario
-from tests.harness import EngineHarness, write_config
+from fsrouter.store import open_store
+from tests.harness import SETTINGS, EngineHarness, write_config
 
 
 def open_fds() -> int:
@@ -160,3 +161,28 @@ def test_sigterm_lets_a_call_in_progress_finish(served):
     fake = job.get(timeout=15)
     assert fake.closed_by == "fs"  # the call ran to its end: hangup, linger, exit
     assert proc.wait(timeout=15) == 0
+
+
+def test_a_call_cut_at_shutdown_keeps_its_record_when_the_switch_is_slow_to_hang_up(tmp_path):
+    # the caller talks for 3 s and the switch reads the engine's hangup only then: longer
+    # than hangup_timeout (1 s), within reply_timeout + hangup_timeout + the record's grace
+    config = write_config(tmp_path / "config", settings=SETTINGS.replace("drain_timeout: 5", "drain_timeout: 0")
+                          .replace("  hangup_timeout: 5\n", "  hangup_timeout: 1\n"))
+    harness = EngineHarness(config, db_url=f"sqlite:///{tmp_path / 'db.sqlite'}")
+    harness.start()
+    scenario = Scenario(endpoints={"user/101": "answer"}, talk_s=3.0)
+    job = gevent.spawn(FakeFreeSwitch(scenario).run, harness.address)
+    with gevent.Timeout(5):
+        while harness.app.server.active_calls == 0:
+            gevent.sleep(0.05)
+    gevent.sleep(1.0)  # the flow reaches the bridge in milliseconds: the caller is talking now
+    with capture_logs() as logs:
+        harness.app.shutdown(drain_timeout_s=0)
+    assert any(e["event"] == "server_drain_timeout" for e in logs)
+    store = open_store(f"sqlite:///{tmp_path / 'db.sqlite'}", create=False)
+    try:
+        record = store.calls.get(scenario.uuid)
+    finally:
+        store.close()
+    assert record is not None and record.route[-1]["step"] == "cut_by_shutdown"
+    job.kill()

@@ -35,6 +35,9 @@ from fsrouter.session.connection import EslConnection, FrameObserver, new_uuid
 REFUSALS_MIN = 1000
 #: Seconds a refusal waits for each reply: a real FreeSWITCH answers in well under 1 ms.
 REFUSAL_TIMEOUT_S = 1.0
+#: Seconds a call cut at shutdown gets, beyond its teardown's own waits (a command reply
+#: and the hangup), to write its call record.
+RECORD_GRACE_S = 5.0
 #: Seconds after the listening socket was last served from which a call's greenlet,
 #: about to read its socket, accepts waiting calls itself (see the module docstring).
 ACCEPT_POLL_S = 0.001
@@ -133,16 +136,19 @@ class CallServer:
     def stop(self, drain_timeout_s: float = 30.0) -> int:
         """Stop accepting, let calls finish for up to ``drain_timeout_s`` seconds, then end the rest.
 
+        A call cut short still hangs up and writes its record: the cut waits for that up
+        to reply_timeout_s + hangup_timeout_s + RECORD_GRACE_S seconds (the teardown's own
+        waits), so a switch slow to confirm the hangup does not cost the record.
         Returns the number of calls that had to be cut short.
         """
         self._stopping = True
         self._server.close()
         self.log.info("server_draining", active_calls=len(self.calls), drain_timeout_s=drain_timeout_s)
         self.calls.join(timeout=drain_timeout_s)
-        left = len(self.calls)
+        left = len(self._live)
         if left:
             self.log.warning("server_drain_timeout", calls_cut=left)
-            self.calls.kill(timeout=self.hangup_timeout_s)
+            self.calls.kill(timeout=self.reply_timeout_s + self.hangup_timeout_s + RECORD_GRACE_S)
         self._refusals.kill(timeout=1.0)
         self.log.info("server_stopped")
         return left
