@@ -6,32 +6,23 @@ import time
 import gevent
 from structlog.testing import capture_logs
 
-from fsrouter.esl import FrameParser
 from fsrouter.replay.fsframes import Channel, command_reply, disconnect_notice
 from tests.harness import EngineHarness, write_config
+from tests.test_connection_inline import FreeSwitch
 
 
-class Peer:
-    """A scripted FreeSWITCH: reads the engine's commands one by one, sends what the test says."""
+class Peer(FreeSwitch):
+    """A scripted FreeSWITCH that dials the engine: reads its commands one by one, sends what
+    the test says (the reading and sending of test_connection_inline's FreeSwitch)."""
 
     def __init__(self, address, *, destination="+380441234567"):
-        self.sock = socket.create_connection(address)
+        super().__init__(socket.create_connection(address))
         self.sock.settimeout(10)
-        self.parser = FrameParser(commands=True)
-        self.pending = []
         self.channel = Channel("5a0c1f9e-0000-4000-8000-000000000001", "+380501112233", destination,
                                int(time.time() * 1e6))
 
     def next_command(self):
-        while not self.pending:
-            data = self.sock.recv(65536)
-            if not data:
-                return None
-            self.pending.extend(self.parser.feed(data))
-        return self.pending.pop(0)
-
-    def send(self, *frames: bytes):
-        self.sock.sendall(b"".join(frames))
+        return self.command()
 
     def handshake(self):
         assert self.next_command().command == "connect"

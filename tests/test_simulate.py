@@ -198,29 +198,28 @@ def _listener(behaviour):
     return srv, gevent.spawn(serve)
 
 
-def test_simulate_reports_a_listener_that_never_speaks_esl_in_bounded_time(capsys, config, monkeypatch):
-    import gevent
-
-    monkeypatch.setattr("fsrouter.cli_simulate.SERVER_CALL_TIMEOUT_S", 0.5)
-    srv, job = _listener(lambda conn: gevent.sleep(5))
+def _simulate_against(config, behaviour) -> int:
+    """``fsrouter simulate --server`` dialling a listener that does ``behaviour(conn)``; the exit code."""
+    srv, job = _listener(behaviour)
     try:
-        code = main(["simulate", "--config", str(config), "--caller", CALLER, "--number", NUMBERS["ext-continue"],
+        return main(["simulate", "--config", str(config), "--caller", CALLER, "--number", NUMBERS["ext-continue"],
                      "--server", f"127.0.0.1:{srv.getsockname()[1]}", "--db", "sqlite:///:memory:"])
     finally:
         job.kill()
         srv.close()
+
+
+def test_simulate_reports_a_listener_that_never_speaks_esl_in_bounded_time(capsys, config, monkeypatch):
+    import gevent
+
+    monkeypatch.setattr("fsrouter.cli_simulate.SERVER_CALL_TIMEOUT_S", 0.5)
+    code = _simulate_against(config, lambda conn: gevent.sleep(5))
     assert code == 1
     assert "did not end within 0.5 s" in capsys.readouterr().err
 
 
 def test_simulate_reports_a_listener_that_hangs_up_at_once(capsys, config):
-    srv, job = _listener(lambda conn: conn.close())
-    try:
-        code = main(["simulate", "--config", str(config), "--caller", CALLER, "--number", NUMBERS["ext-continue"],
-                     "--server", f"127.0.0.1:{srv.getsockname()[1]}", "--db", "sqlite:///:memory:"])
-    finally:
-        job.kill()
-        srv.close()
+    code = _simulate_against(config, lambda conn: conn.close())
     assert code == 1
     assert "without a word of ESL" in capsys.readouterr().err
 
