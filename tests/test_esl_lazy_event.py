@@ -146,6 +146,7 @@ def test_lines_after_an_events_blank_line_do_not_override_its_headers():
     (b"A: 1: 2\nB", False), (b"A: 1\n\nB: 2", False), (b"A:1\nB: 2", False), (b": 1\nB: 2", False),
     (b"A: 1\nB: 2\x00", False), (b"A: 1\nContent-Length: 2", False), (b"", False), (b"A: x:y", False),
     (b"A: raw space\nB: 2", False),
+    (b"A: 1\n:x y", False), (b":x y\nB: 2", False),  # an empty name, its colon not followed by the space
 ])
 def test_a_regular_head_has_exactly_one_colon_and_space_on_every_line(head, regular):
     assert is_regular_head(head) is regular

@@ -13,6 +13,7 @@ import pytest
 
 from fsrouter.errors import EslProtocolError
 from fsrouter.esl import Event, Frame, FrameParser
+from fsrouter.esl.headblock import find_blank_line
 
 REPLY = b"Content-Type: command/reply\nReply-Text: +OK\n\n"
 API = b"Content-Type: api/response\nContent-Length: 4\n\n+OK\n"
@@ -349,3 +350,16 @@ def test_an_event_line_with_an_empty_name_is_malformed():
     (frame,) = _parse(_event_frame(b"Event-Name: E\n: value\n\n"))
     with pytest.raises(EslProtocolError, match="no 'Name: value' form"):
         frame.event()
+
+
+@pytest.mark.parametrize("block, expected", [
+    (b"A: 1\nB: 2\n\nbody", (9, 2)),
+    (b"A: 1\r\nB: 2\r\n\r\nbody", (11, 3)),
+    (b"A: 1\rx\nB: 2\n\n", (11, 2)),  # a lone "\r" in a value: the "\n\n" still ends the block
+    (b"A: 1\n\r\nB: 2\n\n", (4, 3)),  # the first separator wins, whichever form it has
+    (b"A: 1\nB: 2\n", (-1, 0)),
+    (b"\r\r\n", (-1, 0)),
+])
+def test_the_blank_line_ending_a_header_block_is_found_in_either_form(block, expected):
+    assert find_blank_line(block) == expected
+    assert find_blank_line(bytearray(block)) == expected

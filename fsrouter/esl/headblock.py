@@ -7,6 +7,7 @@ No I/O and no frames here: bytes and str in, values out. Value encoding: PROTOCO
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from urllib.parse import unquote
 
@@ -23,13 +24,22 @@ def find_blank_line(buf: bytes | bytearray, start: int = 0) -> tuple[int, int]:
     header block is ``buf[..:index]``) and ``length`` its size in bytes (2 for ``\\n\\n``,
     3 for ``\\n\\r\\n``, which covers ``\\r\\n\\r\\n``), or ``(-1, 0)`` when there is none yet.
     """
-    i = buf.find(b"\n\n", start)
-    j = buf.find(b"\n\r\n", start, len(buf) if i < 0 else i + 1)
-    if j >= 0:
-        return j, 3
+    m = _LF_LF(buf, start)
+    i = m.start() if m is not None else -1
+    # "\n\r\n" can only come first where a "\r" does: one memchr rules it out (FreeSWITCH
+    # writes no "\r"), so the usual block costs one scan, not two
+    if buf.find(b"\r", start, len(buf) if i < 0 else i + 1) >= 0:
+        j = buf.find(b"\n\r\n", start, len(buf) if i < 0 else i + 1)
+        if j >= 0:
+            return j, 3
     if i >= 0:
         return i, 2
     return -1, 0
+
+
+# A compiled search for "\n\n" scans a header block about 3x faster than bytes.find,
+# whose two-byte search stops at every "\n" (benchmarks/RESULTS.md).
+_LF_LF = re.compile(rb"\n\n").search
 
 
 def parse_content_length(value: str, limit: int, where: str = "Content-Length") -> int:
@@ -109,6 +119,8 @@ def split_head(head: bytes) -> dict[str, str]:
 _NOT_STRUCTURE = bytes(b for b in range(256) if b not in (0, 10, 32, 58))
 #: The structure of a regular block: ": " on the first line, then "\n: " on each next one.
 _REGULAR_MARKS = b": " + b"\n: " * 8192
+#: A line that starts with its colon: an empty name (a compiled search: ~2x bytes.find here).
+_EMPTY_NAME = re.compile(rb"\n:").search
 
 
 def is_regular_head(head: bytes) -> bool:
@@ -119,9 +131,11 @@ def is_regular_head(head: bytes) -> bool:
     FreeSWITCH percent-encodes values (``:`` and spaces too, PROTOCOL-NOTES §2), so its
     events and connect replies are regular; anything else is parsed eagerly.
 
-    One translate and one compare in C, no per-line Python work.
+    One translate, one compiled search and one compare in C, no per-line Python work.
+    The colon and the space are counted per line, not required to be adjacent: a
+    ``Name:x y`` line passes (FreeSWITCH never writes one: it encodes the space).
     """
-    if b"Content-Length:" in head or b"\n: " in head or head.startswith(b": "):
+    if b"Content-Length:" in head or head.startswith(b":") or _EMPTY_NAME(head) is not None:
         return False
     marks = head.translate(None, _NOT_STRUCTURE)
     return len(marks) % 3 == 2 and marks == _REGULAR_MARKS[:len(marks)]

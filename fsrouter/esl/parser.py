@@ -131,16 +131,19 @@ class FrameParser:
         size = len(buf)
         short_head = _SHORT_HEAD.match if not self.commands else None
         try:
-            while True:
+            while pos < size:
                 pending = self._pending
                 if pending is None:
                     if self._scan == 0:
-                        while pos < size and buf[pos] in b"\r\n":  # blank lines between frames
+                        while buf[pos] in b"\r\n":  # blank lines between frames
                             pos += 1
-                        if short_head is not None and (m := short_head(buf, pos)) is not None:
-                            pending = self._short_head(m, pos)
-                    if pos >= size:
-                        break
+                            if pos >= size:
+                                break
+                        else:
+                            if short_head is not None and (m := short_head(buf, pos)) is not None:
+                                pending = self._short_head(m, pos)
+                        if pos >= size:
+                            break
                     if pending is None:
                         end, sep = find_blank_line(buf, pos + self._scan)
                         if end < 0:
@@ -158,21 +161,22 @@ class FrameParser:
                                 f" ({self.max_header_bytes})"
                             )
                         pending = self._parse_head(buf, pos, end, sep)
-                    self._pending = pending
-                    self._scan = 0
+                        self._scan = 0
                 headers, head, command, body_offset, frame_size = pending
                 if size - pos < frame_size:
+                    self._pending = pending  # the body is still to come
                     break
-                raw = bytes(buf[pos : pos + frame_size])
-                frames.append(Frame(headers, raw[body_offset:], raw, command=command, head=head))
                 self._pending = None
+                raw = bytes(buf[pos : pos + frame_size])
+                frames.append(Frame(headers, raw[body_offset:], raw, command=command, head=head)
+                              if head is not None or command is not None else Frame(headers, raw[body_offset:], raw))
                 pos += frame_size
         except EslProtocolError as exc:
             self._error = exc
             raise
         finally:
             if buf is data:
-                self._buf = bytearray(data[pos:])  # what is left of the chunk: a partial frame
+                self._buf = bytearray(data[pos:]) if pos < size else bytearray()  # a partial frame, or nothing
             elif pos:
                 del buf[:pos]
         return frames
@@ -201,7 +205,8 @@ class FrameParser:
         """Parse the header block ``buf[pos:end]``; return the pending-frame tuple."""
         if end - pos > LAZY_HEAD_BYTES and not self.commands:
             head = bytes(buf[pos:end])
-            if (head.count(b"\n") < self.max_headers and b"\r" not in head
+            # a block of n bytes has at most (n + 1) // 2 lines: count them only when that can matter
+            if (((end - pos + 1) // 2 < self.max_headers or head.count(b"\n") < self.max_headers) and b"\r" not in head
                     and b"ength" not in head and b"ENGTH" not in head and is_regular_head(head)):
                 body_offset = end - pos + sep  # no Content-Length: no body
                 return None, head, None, body_offset, body_offset
