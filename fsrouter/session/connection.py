@@ -56,6 +56,14 @@ _RECV_BYTES = 65536
 _PARSED_EVENTS = frozenset({
     N.EventName.CHANNEL_EXECUTE_COMPLETE, N.EventName.CHANNEL_HANGUP, N.EventName.CHANNEL_HANGUP_COMPLETE,
 })
+# Names read for every frame, bound once (a class attribute costs a lookup per use).
+_REPLY_TYPES = (N.ContentType.COMMAND_REPLY, N.ContentType.API_RESPONSE)
+_EVENT_TYPES = (N.ContentType.EVENT_PLAIN, N.ContentType.EVENT_JSON)
+_DISCONNECT_NOTICE = N.ContentType.DISCONNECT_NOTICE
+_EXECUTE_COMPLETE = N.EventName.CHANNEL_EXECUTE_COMPLETE
+_HANGUP = N.EventName.CHANNEL_HANGUP
+_HANGUP_COMPLETE = N.EventName.CHANNEL_HANGUP_COMPLETE
+_ANSWER = N.EventName.CHANNEL_ANSWER
 
 
 _V4_CLEAR = ~((0xF000 << 64) | (0xC000 << 48))  # version and variant bits of a 128-bit int
@@ -398,22 +406,23 @@ class EslConnection(OutboundSession):
         if self.observer is not None:
             self.observer("fs", frame.raw)
         ctype = frame.content_type
-        if ctype in (N.ContentType.COMMAND_REPLY, N.ContentType.API_RESPONSE):
+        if ctype in _EVENT_TYPES:
+            name = frame.event_name()
+            if name == _ANSWER:
+                self.answered = True
+            handlers = self.event_handlers
+            if (name not in _PARSED_EVENTS or (name == _EXECUTE_COMPLETE and not self._executes)
+                    ) and not (handlers and (handlers.get(name) or handlers.get("*"))):
+                # nobody reads it (the socket application's own completion, at hangup, is
+                # one): skip parsing ~100 url-encoded headers
+                return
+            self._route_event(frame.event(), name)  # EslProtocolError: see receive_events
+        elif ctype in _REPLY_TYPES:
             if self._replies:
                 self._replies.popleft().set(frame)
             else:
                 self.log.warning("unexpected_reply", content_type=ctype)
-        elif ctype in (N.ContentType.EVENT_PLAIN, N.ContentType.EVENT_JSON):
-            name = frame.event_name()
-            if name == N.EventName.CHANNEL_ANSWER:
-                self.answered = True
-            if (name not in _PARSED_EVENTS or (name == N.EventName.CHANNEL_EXECUTE_COMPLETE and not self._executes)
-                    ) and not (self.event_handlers.get(name) or self.event_handlers.get("*")):
-                # nobody reads it (the socket application's own completion, at hangup, is
-                # one): skip parsing ~100 url-encoded headers
-                return
-            self.handle_event(frame.event())  # EslProtocolError: see receive_events
-        elif ctype == N.ContentType.DISCONNECT_NOTICE:
+        elif ctype == _DISCONNECT_NOTICE:
             disposition = frame.headers.get(N.Header.CONTENT_DISPOSITION)
             self.log.debug("disconnect_notice", disposition=disposition)
             self._lingering = disposition == N.Disposition.LINGER
@@ -425,21 +434,25 @@ class EslConnection(OutboundSession):
             self.log.debug("frame_ignored", content_type=ctype)
 
     def handle_event(self, event: Event) -> None:  # greenswitch name, our event type
-        name = event.name
-        if name == N.EventName.CHANNEL_EXECUTE_COMPLETE:
+        self._route_event(event, event.name)
+
+    def _route_event(self, event: Event, name: str | None) -> None:
+        """handle_event with the event's name already read (from the frame, without a lookup)."""
+        if name == _EXECUTE_COMPLETE:
             waiter = self._executes.pop(event.get(N.Header.APPLICATION_UUID, ""), None)
             if waiter is not None:
                 waiter.set(event)
-        elif name == N.EventName.CHANNEL_HANGUP:
+        elif name == _HANGUP:
             self.hangup_event = event
             self._hangup_seen(event.get(N.Header.HANGUP_CAUSE))
-        elif name == N.EventName.CHANNEL_HANGUP_COMPLETE:
+        elif name == _HANGUP_COMPLETE:
             self.hangup_complete = event
             self._hangup_seen(event.get(N.Header.HANGUP_CAUSE))
             self._ended.set()
-        handlers = self.event_handlers.get(name) or self.event_handlers.get("*")
-        for handler in handlers or ():
-            self._safe_exec_handler(handler, event)
+        handlers = self.event_handlers
+        if handlers:
+            for handler in handlers.get(name) or handlers.get("*") or ():
+                self._safe_exec_handler(handler, event)
 
     def _safe_exec_handler(self, handler, event) -> None:
         try:
