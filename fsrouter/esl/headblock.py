@@ -83,10 +83,18 @@ def unquote_values(headers: dict[str, str]) -> dict[str, str]:
     return headers
 
 
+#: header name -> the bytes peek searches for, built once per name
+_NEEDLES: dict[str, bytes] = {}
+
+
 def peek(head: bytes, key: str, *, decode: bool = True) -> str | None:
     """The value of header ``key`` in a well-formed header block, or None; url-decoded
     unless ``decode`` is false. The last occurrence wins, as in a dict built from the lines."""
-    needle = ("\n" + key + ": ").encode()
+    needle = _NEEDLES.get(key)
+    if needle is None:
+        needle = ("\n" + key + ": ").encode()
+        if len(_NEEDLES) < 4096:  # header names a call reads: a few dozen
+            _NEEDLES[key] = needle
     i = head.rfind(needle)
     if i >= 0:
         start = i + len(needle)
