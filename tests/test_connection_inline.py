@@ -335,3 +335,20 @@ def test_a_completion_no_execute_waits_for_is_not_parsed_but_one_awaited_is(pair
     with pytest.raises(CallHungUp):
         running.get(timeout=5)
     assert conn.closed
+
+
+@pytest.mark.parametrize("body, routed_as", [
+    # a repeated Event-Name: the event's own (the last, as in its dict) decides, not the first
+    (b"Event-Name: CHANNEL_HANGUP_COMPLETE\nEvent-Name: CUSTOM\n\n", "CUSTOM"),
+    (b"Event-Name: CUSTOM\nEvent-Name: CHANNEL_HANGUP_COMPLETE\nHangup-Cause: USER_BUSY\n\n",
+     "CHANNEL_HANGUP_COMPLETE"),
+])
+def test_an_event_is_routed_by_its_own_event_name(body, routed_as):
+    conn = EslConnection(None, log=structlog.get_logger())
+    seen = []
+    conn.register_handle("*", lambda event: seen.append(event.name))
+    wire = b"Content-Length: %d\nContent-Type: text/event-plain\n\n" % len(body) + body
+    conn.handle_frame(FrameParser().feed(wire)[0])
+    assert seen == [routed_as]
+    ended = routed_as == "CHANNEL_HANGUP_COMPLETE"
+    assert conn._ended.is_set() is ended and (conn.hangup_cause == "USER_BUSY") is ended

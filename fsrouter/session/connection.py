@@ -416,7 +416,7 @@ class EslConnection(OutboundSession):
                 # nobody reads it (the socket application's own completion, at hangup, is
                 # one): skip parsing ~100 url-encoded headers
                 return
-            self._route_event(frame.event(), name)  # EslProtocolError: see receive_events
+            self.handle_event(frame.event())  # EslProtocolError: see receive_events
         elif ctype in _REPLY_TYPES:
             if self._replies:
                 self._replies.popleft().set(frame)
@@ -434,10 +434,9 @@ class EslConnection(OutboundSession):
             self.log.debug("frame_ignored", content_type=ctype)
 
     def handle_event(self, event: Event) -> None:  # greenswitch name, our event type
-        self._route_event(event, event.name)
-
-    def _route_event(self, event: Event, name: str | None) -> None:
-        """handle_event with the event's name already read (from the frame, without a lookup)."""
+        # routed by the event's own Event-Name (the last one, as in its dict), not the
+        # frame's quick look at the first: they differ on odd input (a repeated name)
+        name = event.name
         if name == _EXECUTE_COMPLETE:
             waiter = self._executes.pop(event.get(N.Header.APPLICATION_UUID, ""), None)
             if waiter is not None:
