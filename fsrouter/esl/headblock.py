@@ -26,10 +26,11 @@ def find_blank_line(buf: bytes | bytearray, start: int = 0) -> tuple[int, int]:
     """
     m = _LF_LF(buf, start)
     i = m.start() if m is not None else -1
+    stop = len(buf) if i < 0 else i + 1
     # "\n\r\n" can only come first where a "\r" does: one memchr rules it out (FreeSWITCH
     # writes no "\r"), so the usual block costs one scan, not two
-    if buf.find(b"\r", start, len(buf) if i < 0 else i + 1) >= 0:
-        j = buf.find(b"\n\r\n", start, len(buf) if i < 0 else i + 1)
+    if buf.find(b"\r", start, stop) >= 0:
+        j = buf.find(b"\n\r\n", start, stop)
         if j >= 0:
             return j, 3
     if i >= 0:

@@ -168,8 +168,7 @@ class FrameParser:
                     break
                 self._pending = None
                 raw = bytes(buf[pos : pos + frame_size])
-                frames.append(Frame(headers, raw[body_offset:], raw, command=command, head=head)
-                              if head is not None or command is not None else Frame(headers, raw[body_offset:], raw))
+                frames.append(Frame(headers, raw[body_offset:], raw, command=command, head=head))
                 pos += frame_size
         except EslProtocolError as exc:
             self._error = exc
