@@ -135,15 +135,12 @@ class FrameParser:
                 pending = self._pending
                 if pending is None:
                     if self._scan == 0:
-                        while buf[pos] in b"\r\n":  # blank lines between frames
+                        while pos < size and buf[pos] in b"\r\n":  # blank lines between frames
                             pos += 1
-                            if pos >= size:
-                                break
-                        else:
-                            if short_head is not None and (m := short_head(buf, pos)) is not None:
-                                pending = self._short_head(m, pos)
                         if pos >= size:
                             break
+                        if short_head is not None and (m := short_head(buf, pos)) is not None:
+                            pending = self._short_head(m, pos)
                     if pending is None:
                         end, sep = find_blank_line(buf, pos + self._scan)
                         if end < 0:
