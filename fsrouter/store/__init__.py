@@ -84,6 +84,18 @@ class Store:
             return False
         return True
 
+    @property
+    def has_wal(self) -> bool:
+        """True when the database keeps a write-ahead log that :meth:`checkpoint` must copy
+        into it (an SQLite file)."""
+        return self._connector.has_wal
+
+    def checkpoint(self) -> tuple[int, int] | None:
+        """Copy SQLite's write-ahead log into the database file: (pages in the log, pages
+        copied), or None when the database has none. Blocking (disk writes and fsyncs):
+        run it in a worker thread. StoreError on failure. See ``Connector.checkpoint``."""
+        return self._connector.checkpoint()
+
     def close(self) -> None:
         """Close every connection. Afterwards repository calls raise StoreError (and
         ``calls.save`` spools). Idempotent."""

@@ -1,0 +1,126 @@
+"""What a long-running engine does so that calls never wait on housekeeping: SQLite's
+write-ahead log is checkpointed in a worker thread, not by a commit in the event loop."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import gevent
+import pytest
+from gevent import monkey
+from structlog.testing import capture_logs
+
+from fsrouter import app as app_module
+from fsrouter.app import checkpoint_forever
+from fsrouter.errors import StoreError
+from fsrouter.log import get_logger
+from fsrouter.replay.fakefs import FakeFreeSwitch, Scenario
+from fsrouter.store import open_store
+from fsrouter.store.db import SQLITE_WAL_AUTOCHECKPOINT_PAGES, connect
+from tests.harness import EngineHarness
+from tests.store_fixtures import make_call
+
+# the OS thread's own primitives: a checkpoint runs in a real thread, and the event loop's
+# thread must be seen to go on while it blocks
+RealEvent = monkey.get_original("threading", "Event")
+real_thread_id = monkey.get_original("threading", "get_ident")
+
+
+def test_pooled_sqlite_connections_leave_checkpoints_to_the_checkpointer_up_to_a_backstop(tmp_path):
+    connector = connect(f"sqlite:///{tmp_path}/p.db")
+    try:
+        with connector.work() as database:
+            assert database.execute_sql("PRAGMA wal_autocheckpoint").fetchone()[0] == SQLITE_WAL_AUTOCHECKPOINT_PAGES
+        assert connector.has_wal
+    finally:
+        connector.close()
+
+
+def test_a_checkpoint_copies_the_whole_log_into_the_database_file(tmp_path):
+    path = tmp_path / "c.db"
+    store = open_store(f"sqlite:///{path}")
+    try:
+        for n in range(50):
+            store.calls.save(make_call(f"call-{n}"))
+        log_pages, copied = store.checkpoint()
+        assert log_pages > 0 and copied == log_pages
+        # the database file alone (no log beside it) now holds every record
+        wal = path.with_name(path.name + "-wal")
+        with sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True) as raw:  # immutable: reads no WAL
+            assert raw.execute("SELECT count(*) FROM call_record").fetchone()[0] == 50
+        assert wal.exists()  # the log stays (reused from its start), only its pages were copied
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("url", ["sqlite:///:memory:"])
+def test_a_database_without_a_write_ahead_log_has_nothing_to_checkpoint(url):
+    store = open_store(url)
+    try:
+        assert not store.has_wal
+        assert store.checkpoint() is None
+    finally:
+        store.close()
+
+
+def test_a_checkpoint_of_a_closed_store_is_a_store_error(tmp_path):
+    store = open_store(f"sqlite:///{tmp_path}/x.db")
+    store.close()
+    with pytest.raises(StoreError, match="closed"):
+        store.checkpoint()
+
+
+def test_the_engine_serves_a_whole_call_while_a_checkpoint_is_in_progress(tmp_path, config_dir, monkeypatch):
+    monkeypatch.setattr(app_module, "CHECKPOINT_INTERVAL_S", 0.01)
+    harness = EngineHarness(config_dir, db_url=f"sqlite:///{tmp_path / 'fsrouter.db'}")
+    in_checkpoint, call_done = RealEvent(), RealEvent()
+    threads = []
+
+    def slow_checkpoint():  # blocks its OS thread until the call is over (or 10 s)
+        threads.append(real_thread_id())
+        in_checkpoint.set()
+        call_done.wait(10)
+        return 0, 0
+
+    monkeypatch.setattr(harness.store, "checkpoint", slow_checkpoint)
+    harness.start()
+    try:
+        while not in_checkpoint.is_set():
+            gevent.sleep(0.01)
+        fake = harness.call(Scenario(endpoints={"user/101": "answer"}))
+        stored = harness.record(fake.scenario.uuid)
+        finished_during_checkpoint = not call_done.is_set()
+        call_done.set()
+        assert finished_during_checkpoint
+        assert stored is not None and stored.answered_by == "alice"
+        assert threads and real_thread_id() not in threads  # a worker thread, not the event loop's
+    finally:
+        call_done.set()
+        harness.stop()
+
+
+class _FlakyStore:
+    def __init__(self, outcomes):
+        self.outcomes = list(outcomes)
+
+    def checkpoint(self):
+        outcome = self.outcomes.pop(0) if self.outcomes else (0, 0)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+
+def test_a_failing_checkpoint_is_logged_once_per_run_of_failures_and_its_recovery_too():
+    store = _FlakyStore([StoreError("disk I/O error"), StoreError("disk I/O error"), (3, 3),
+                         StoreError("database is locked"), (0, 0)])
+    stopped = gevent.event.Event()
+    with capture_logs() as logs:
+        runner = gevent.spawn(checkpoint_forever, store, stopped, log=get_logger(), interval_s=0.001)
+        while store.outcomes:
+            gevent.sleep(0.005)
+        stopped.set()
+        runner.join(5)
+    assert runner.dead and runner.successful()
+    assert [(e["event"], e.get("error")) for e in logs] == [
+        ("store_checkpoint_failed", "disk I/O error"), ("store_checkpoint_recovered", None),
+        ("store_checkpoint_failed", "database is locked"), ("store_checkpoint_recovered", None)]
