@@ -6,6 +6,7 @@ Catalog they started with. A config that fails validation is refused and the old
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 from dataclasses import dataclass
@@ -110,6 +111,31 @@ def sweep_stale_claims_forever(store, max_age_s: float, stopped, *, now, log) ->
         sweep_stale_claims(store, max_age_s, now=now, log=log)
         if stopped.wait(CLAIM_SWEEP_S):
             return
+
+
+#: Net new container objects between two young-generation collections (CPython's default
+#: is 700). A call leaves a few dozen objects in reference cycles, so at 700 the collector
+#: ran every ~25 calls; see settle_heap.
+GC_YOUNG_THRESHOLD = 7000
+
+
+def settle_heap() -> int:
+    """Prepare the garbage collector for a long-running server; returns the objects frozen.
+
+    Collects once, then ``gc.freeze()``: the ~57,000 objects of imports, settings and the
+    catalog move to the permanent generation and no collection scans them again (a full
+    collection over them took ~33 ms under 200 calls in flight, a pause every call waited
+    through). Raises the young generation's threshold to GC_YOUNG_THRESHOLD: 3-4 % of a
+    reference call's CPU went to collections at CPython's 700 with 200 calls in flight
+    (gc.callbacks). Call it once, before the first call: what is frozen is never
+    collected, so a call's objects must not be (a first catalog replaced by a reload
+    stays, which is bounded).
+    """
+    gc.collect()
+    gc.freeze()
+    _, older, oldest = gc.get_threshold()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, older, oldest)
+    return gc.get_freeze_count()
 
 
 def checkpoint_forever(store, stopped, *, log, interval_s: float = CHECKPOINT_INTERVAL_S) -> None:
@@ -246,6 +272,7 @@ class App:
 
     def serve_forever(self) -> int:
         """Serve until SIGTERM/SIGINT; SIGHUP reloads. Drains calls, closes the store; returns 0."""
+        settle_heap()
         self.start()
         self.start_callbacks()
         handlers = [gevent.signal_handler(signal.SIGTERM, self._signal_stop, "SIGTERM"),

@@ -1,8 +1,10 @@
 """What a long-running engine does so that calls never wait on housekeeping: SQLite's
-write-ahead log is checkpointed in a worker thread, not by a commit in the event loop."""
+write-ahead log is checkpointed in a worker thread, not by a commit in the event loop,
+and the start-up heap is frozen out of the garbage collector's way."""
 
 from __future__ import annotations
 
+import gc
 import sqlite3
 
 import gevent
@@ -11,10 +13,10 @@ from gevent import monkey
 from structlog.testing import capture_logs
 
 from fsrouter import app as app_module
-from fsrouter.app import checkpoint_forever
+from fsrouter.app import GC_YOUNG_THRESHOLD, checkpoint_forever, settle_heap
 from fsrouter.errors import StoreError
 from fsrouter.log import get_logger
-from fsrouter.replay.fakefs import FakeFreeSwitch, Scenario
+from fsrouter.replay.fakefs import Scenario
 from fsrouter.store import open_store
 from fsrouter.store.db import SQLITE_WAL_AUTOCHECKPOINT_PAGES, connect
 from tests.harness import EngineHarness
@@ -53,9 +55,8 @@ def test_a_checkpoint_copies_the_whole_log_into_the_database_file(tmp_path):
         store.close()
 
 
-@pytest.mark.parametrize("url", ["sqlite:///:memory:"])
-def test_a_database_without_a_write_ahead_log_has_nothing_to_checkpoint(url):
-    store = open_store(url)
+def test_a_database_without_a_write_ahead_log_has_nothing_to_checkpoint():
+    store = open_store("sqlite:///:memory:")
     try:
         assert not store.has_wal
         assert store.checkpoint() is None
@@ -124,3 +125,16 @@ def test_a_failing_checkpoint_is_logged_once_per_run_of_failures_and_its_recover
     assert [(e["event"], e.get("error")) for e in logs] == [
         ("store_checkpoint_failed", "disk I/O error"), ("store_checkpoint_recovered", None),
         ("store_checkpoint_failed", "database is locked"), ("store_checkpoint_recovered", None)]
+
+
+def test_settle_heap_freezes_the_start_up_objects_and_raises_the_young_threshold():
+    before = gc.get_threshold()
+    kept = object.__new__(type("StartUp", (), {}))  # a tracked object alive at start-up
+    try:
+        frozen = settle_heap()
+        assert frozen == gc.get_freeze_count() > 0
+        assert gc.is_tracked(kept) and not any(o is kept for o in gc.get_objects())  # out of every generation
+        assert gc.get_threshold() == (GC_YOUNG_THRESHOLD, before[1], before[2])
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)
