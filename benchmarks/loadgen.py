@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import struct
 import time
 import uuid as uuidlib
 
@@ -48,6 +49,46 @@ _NO_ANSWER = {"originate_disposition": "NO_ANSWER", "DIALSTATUS": "NOANSWER",
 _ANSWERED = {"originate_disposition": "SUCCESS", "DIALSTATUS": "SUCCESS",
              "last_bridge_hangup_cause": "NORMAL_CLEARING", "bridge_hangup_cause": "NORMAL_CLEARING",
              "bridge_uuid": LEG_PH, "last_bridge_to": LEG_PH, "signal_bond": LEG_PH}
+
+
+# Setup latency is read off the kernel: the first command's arrival time, stamped as it
+# reaches this socket (SO_TIMESTAMPNS, Linux; CLOCK_REALTIME), minus time.time_ns() just
+# before connect(). The generator's own clock would add its wake-up: with 200 calls in
+# flight one Python process takes several ms to come back to a socket whose command has
+# long arrived, which a real switch (a thread blocked in recv per call) does not.
+SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)  # also the control message's type
+_STAMP = struct.Struct("qq")  # struct timespec
+_stamping: list = []  # one socket kept open with stamping on (see stamp_arrivals)
+
+
+def stamp_arrivals(sock) -> bool:
+    """Ask the kernel to stamp what arrives at ``sock``; False where it cannot.
+
+    The kernel stamps packets only while some socket asks for it, and turns that on and
+    off lazily: one socket of this process keeps asking, so the first command of a call
+    made right after another call's close is stamped too.
+    """
+    try:
+        if not _stamping:
+            keeper = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            keeper.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+            _stamping.append(keeper)
+        sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+        return True
+    except OSError:
+        return False
+
+
+def first_arrival(sock) -> tuple[int, bool, bytes]:
+    """The first bytes from ``sock``: (arrival in time.time_ns(), stamped, bytes); the
+    arrival is the kernel's stamp when ``stamped``, else the time recvmsg returned."""
+    data, ancillary, _, _ = sock.recvmsg(65536, 64)
+    for level, kind, payload in ancillary:
+        if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(payload) >= _STAMP.size:
+            sec, nsec = _STAMP.unpack_from(payload)
+            if sec or nsec:
+                return sec * 1_000_000_000 + nsec, True, data
+    return time.time_ns(), False, data
 
 
 class Frames:
@@ -127,7 +168,10 @@ class Behaviour:
 
 
 class CallPlayer:
-    """Plays calls against one server; collects (setup_s, flow_s, ok) per call."""
+    """Plays calls against one server; collects per call (setup_s, flow_s, ok, seen_s,
+    stamped): setup from the kernel's arrival stamp (``stamped``; else the generator's
+    clock since just before connect), flow from the return of connect() to the close,
+    seen_s the setup on the generator's clock alone (from connect()'s return to recv's)."""
 
     def __init__(self, address: tuple[str, int], frames: list[Frames], behaviour: Behaviour):
         self.address = address
@@ -151,12 +195,17 @@ class CallPlayer:
         lingering = parked = False
         ok = False
         t0 = time.perf_counter()
+        dialled_ns = arrived_ns = None
+        stamped = False
         try:
-            sock = socket.create_connection(self.address)
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            stamp_arrivals(sock)
+            dialled_ns = time.time_ns()
+            sock.connect(self.address)
             t0 = time.perf_counter()
+            arrived_ns, stamped, data = first_arrival(sock)
             while True:
-                data = sock.recv(65536)
                 if not data:
                     break
                 if first is None:
@@ -191,6 +240,7 @@ class CallPlayer:
                             lingering = False
                         reply = f.replies.get(word, f.unknown)
                         sock.sendall(reply.replace(_CALL, call))
+                data = sock.recv(65536)
         except OSError:
             pass
         finally:
@@ -199,7 +249,9 @@ class CallPlayer:
             if self.behaviour.hold:
                 self._parked_now(call)
             end_t = time.perf_counter()
-            self.results.append(((first or end_t) - t0, end_t - t0, ok))
+            seen_s = (first or end_t) - t0  # on the generator's clock: from its wake-up after connect()
+            setup_s = seen_s if first is None else (arrived_ns - dialled_ns) / 1e9
+            self.results.append((setup_s, end_t - t0, ok, seen_s, stamped and first is not None))
 
     def _parked_now(self, call: bytes) -> None:
         """A held call reached its playback (or failed before it): count it once."""
@@ -281,7 +333,7 @@ def run_load(port: int, calls: int, concurrency: int, *, destinations: tuple[str
 
     hold: None, or (parked, release) multiprocessing events: every call then holds its
     playback; ``parked`` is set once all ``calls`` are parked, the calls end once
-    ``release`` is set. Returns {"results": [(setup_s, flow_s, ok)], "start": t, "end": t}
+    ``release`` is set. Returns {"results": [CallPlayer's tuples], "start": t, "end": t}
     with t from time.monotonic() (system-wide, comparable between processes).
     """
     frames = [Frames(destination, caller) for destination in destinations]

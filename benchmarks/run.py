@@ -5,7 +5,9 @@ play FreeSWITCH's side of each call over TCP. Rounds are interleaved (a b c d e 
 ...), figures are medians over rounds:
 
 * setup = connection made -> first command received (ms), for sequential calls and at
-  concurrency 50 (c50) / 200 (c200); flow = connection made -> socket closed (ms);
+  concurrency 50 (c50) / 200 (c200): from just before the generator's connect() to the
+  command's arrival as the kernel stamped it (loadgen.py says why); flow = connection
+  made -> socket closed (ms), on the generator's clock;
 * calls/s flat out at c50 and c200; server CPU per call (ms, /proc/<pid>/stat, c50 load);
 * KB per held call: RSS growth of the server with ``--held`` calls parked in their
   playback after answer, divided by that number (measured once per peer, first round);
@@ -72,7 +74,9 @@ class Bench:
         flow = [r[1] * 1000 for r in results]
         return {"setup_p50": pct(setup, .5), "setup_p99": pct(setup, .99), "flow_p50": pct(flow, .5),
                 "flow_p99": pct(flow, .99), "cps": len(results) / elapsed,
-                "cpu_ms": cpu * 1000 / len(results), "failed": sum(1 for r in results if not r[2])}
+                "cpu_ms": cpu * 1000 / len(results),
+                "seen_setup_p99": pct([r[3] * 1000 for r in results], .99),
+                "failed": sum(1 for r in results if not r[2]), "unstamped": sum(1 for r in results if not r[4])}
 
     def held_kb(self, server: Server, held: int) -> float:
         """KB of server RSS per call parked in its playback after answer."""
@@ -140,6 +144,11 @@ def print_table(figures: dict, peers, args, gen_check: dict) -> None:
         if peer.key.startswith("fsrouter") and framed:
             print(f"{'  x framing floor':<36}" + "".join(
                 _ratio(f.get(load, {}).get(key), framed.get(load, {}).get(key)) for _, load, key, _ in COLUMNS))
+    print("setup = connect() to the first command's arrival, stamped by the kernel (SO_TIMESTAMPNS); "
+          f"unstamped calls (the generator's clock instead): {sum(f.get('unstamped', 0) for f in figures.values())}. "
+          "c200 setup p99 on the generator's clock (from its wake-up after connect() to its wake-up "
+          "with the command, as earlier rounds measured it): " + ", ".join(
+              f"{p.key} {figures[p.key]['c200']['seen_setup_p99']:.2f}" for p in peers if p.key in figures))
     if gen_check:
         print(f"generator check (floor, c50): 1 process {gen_check[1]:.0f} calls/s, "
               f"2 processes {gen_check[2]:.0f} calls/s")
@@ -148,12 +157,16 @@ def print_table(figures: dict, peers, args, gen_check: dict) -> None:
 def median_figures(rounds: list[dict]) -> dict:
     out = {}
     for load in rounds[0]:
-        if load == "failed":
+        if load in COUNTS:
             continue
         out[load] = {k: statistics.median(r[load][k] for r in rounds if load in r) for k in rounds[0][load]}
-    out["failed"] = sum(r.get("failed", 0) for r in rounds)
+    for count in COUNTS:
+        out[count] = sum(r.get(count, 0) for r in rounds)
     return out
 
+
+#: Per-load counts, summed over loads and rounds rather than taken as medians.
+COUNTS = ("failed", "unstamped")
 
 FULL = {"rounds": 3, "calls": 10000, "seq": 300, "held": 5000, "max_seconds": 8.0}
 QUICK = {"rounds": 1, "calls": 1000, "seq": 100, "held": 1000, "max_seconds": 3.0}
@@ -212,13 +225,16 @@ def main(argv: list[str] | None = None) -> int:
                     fig = {"seq": bench.load(server, args.seq, 1, 1, **behaviour),
                            "c50": bench.load(server, args.calls, 50, **behaviour),
                            "c200": bench.load(server, args.calls, 200, **behaviour)}
-                    fig["failed"] = sum(fig[k].pop("failed") for k in ("seq", "c50", "c200"))
+                    for count in COUNTS:
+                        fig[count] = sum(fig[k].pop(count) for k in ("seq", "c50", "c200"))
                     if r == 0 and peer.flow == "reference":
                         fig["held"] = {"kb": bench.held_kb(server, args.held)}
                     server.wait_quiet()  # its teardown must not run into the next peer's load
                     rounds[peer.key].append(fig)
                     print(f"round {r + 1} {peer.label}: {fig['c50']['cps']:.0f} calls/s at c50, "
-                          f"{fig['c200']['cps']:.0f} at c200 ({time.monotonic() - started:.0f} s into the run)",
+                          f"{fig['c200']['cps']:.0f} at c200; c200 setup p99 {fig['c200']['setup_p99']:.2f} ms "
+                          f"({fig['c200']['seen_setup_p99']:.2f} on the generator's clock) "
+                          f"({time.monotonic() - started:.0f} s into the run)",
                           file=sys.stderr)
             if "floor" in servers:
                 gen_check = {n: bench.load(servers["floor"], args.calls, 50, n)["cps"] for n in (1, 2)}

@@ -24,7 +24,8 @@ def test_every_call_of_a_small_load_completes_against_the_peer(key, tmp_path):
         results = loadgen.run_load(server.port, 20, 5)["results"]
     finally:
         server.stop()
-    assert len(results) == 20 and all(ok for _, _, ok in results)
+    assert len(results) == 20 and all(ok for _, _, ok, _, _ in results)
+    assert all(stamped for *_, stamped in results)  # setup read off the kernel's arrival stamps
 
 
 def test_a_load_past_its_time_limit_starts_no_more_calls():
@@ -43,3 +44,34 @@ def test_wait_quiet_waits_while_a_peer_still_burns_cpu_after_its_load(tmp_path):
         assert server.wait_quiet() < 0.5  # idle now: one window
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize("stamping", [True, False])
+def test_the_first_commands_arrival_is_the_kernels_stamp_or_else_the_time_it_was_read(stamping):
+    import time
+
+    from gevent import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    client = socket.socket()
+    try:
+        if stamping:
+            assert loadgen.stamp_arrivals(client)
+        client.connect(listener.getsockname())
+        server, _ = listener.accept()
+        sent_ns = time.time_ns()
+        server.sendall(b"connect\n\n")
+        time.sleep(0.05)  # arrived and stamped well before it is read
+        arrival_ns, stamped, data = loadgen.first_arrival(client)
+        read_ns = time.time_ns()
+        server.close()
+    finally:
+        client.close()
+        listener.close()
+    assert data == b"connect\n\n" and stamped is stamping
+    if stamping:
+        assert sent_ns <= arrival_ns < sent_ns + 40_000_000  # the arrival, not the read 50 ms later
+    else:
+        assert sent_ns + 50_000_000 <= arrival_ns <= read_ns
