@@ -150,16 +150,24 @@ def checkpoint_forever(store, stopped, *, log, interval_s: float = CHECKPOINT_IN
     threadpool = gevent.get_hub().threadpool
     failing = False
     while not stopped.wait(interval_s):
-        try:
-            threadpool.apply(store.checkpoint)
-        except StoreError as exc:
+        error = threadpool.apply(_checkpoint, (store,))
+        if error is not None:
             if not failing:
-                log.warning("store_checkpoint_failed", error=str(exc))
+                log.warning("store_checkpoint_failed", error=str(error))
             failing = True
-        else:
-            if failing:
-                log.info("store_checkpoint_recovered")
+        elif failing:
+            log.info("store_checkpoint_recovered")
             failing = False
+
+
+def _checkpoint(store) -> StoreError | None:
+    """store.checkpoint() in a worker thread; its StoreError returned, not raised (gevent's
+    thread pool would print the traceback of an error the caller handles)."""
+    try:
+        store.checkpoint()
+    except StoreError as exc:
+        return exc
+    return None
 
 
 def build_services(settings, config_root, store, *, folders=None) -> Services:
@@ -310,11 +318,17 @@ class App:
         self.server.stop(self.catalog.config.settings.drain_timeout if drain_timeout_s is None else drain_timeout_s)
         if self.services.cards is not None:
             self.services.cards.stop()
-        if self._purger is not None:
-            self._purger.join(timeout=1.0)
         self.recorder.close()
         if not self.services.store.calls.drain(RECORD_DRAIN_S):  # the last calls' records
             self.log.error("call_records_not_drained", timeout_s=RECORD_DRAIN_S)
+        self.stop_housekeeping()
+        self.store.close()
+
+    def stop_housekeeping(self) -> None:
+        """Stop the store's background work (recordings purge, claim sweeps, WAL checkpoints)
+        and wait for a checkpoint in progress: call it before closing the store."""
+        self._stop.set()
+        if self._purger is not None:
+            self._purger.join(timeout=1.0)
         if self._checkpointer is not None:  # its thread must be out of the store before it closes
             self._checkpointer.join()
-        self.store.close()

@@ -143,6 +143,7 @@ class Sandbox:
         try:
             self.app.server.stop(drain_timeout_s=2)
             self.app.recorder.close(timeout_s=1)
+            self.app.stop_housekeeping()
             self.app.store.close()
         finally:
             shutil.rmtree(self.tmp, ignore_errors=True)
