@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import socket as stdsocket
 import struct
 import time
 import uuid as uuidlib
@@ -66,17 +67,34 @@ def stamp_arrivals(sock) -> bool:
 
     The kernel stamps packets only while some socket asks for it, and turns that on and
     off lazily: one socket of this process keeps asking, so the first command of a call
-    made right after another call's close is stamped too.
+    made right after another call's close is stamped too, and the first time it waits
+    (up to 0.5 s, before any call is timed) until a datagram to itself comes stamped.
     """
     try:
         if not _stamping:
-            keeper = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            keeper.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
-            _stamping.append(keeper)
+            _stamping.append(_stamping_keeper())
         sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
         return True
     except OSError:
         return False
+
+
+def _stamping_keeper() -> stdsocket.socket:
+    """A TCP connection to itself whose receiving end asks for stamps, tried until a byte
+    sent over it arrives stamped (for TCP the kernel reports only stamps it took on arrival)."""
+    with stdsocket.create_server(("127.0.0.1", 0)) as listener:
+        sender = stdsocket.create_connection(listener.getsockname())
+        keeper, _ = listener.accept()
+    with sender:
+        keeper.setsockopt(stdsocket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+        keeper.settimeout(1.0)
+        for _ in range(50):
+            sender.sendall(b".")
+            _, ancillary, _, _ = keeper.recvmsg(16, 64)
+            if any(kind == SO_TIMESTAMPNS for _, kind, _ in ancillary):
+                break
+            time.sleep(0.01)  # blocks the generator: no call has started its clock yet
+    return keeper
 
 
 def first_arrival(sock) -> tuple[int, bool, bytes]:
