@@ -352,3 +352,31 @@ def test_an_event_is_routed_by_its_own_event_name(body, routed_as):
     assert seen == [routed_as]
     ended = routed_as == "CHANNEL_HANGUP_COMPLETE"
     assert conn._ended.is_set() is ended and (conn.hangup_cause == "USER_BUSY") is ended
+
+
+def test_the_opening_goes_out_in_one_write_before_any_reply_and_replies_match_in_order(pair):
+    conn, fs = pair
+    seen = []
+    conn.observer = lambda direction, raw: seen.append((direction, raw))
+    opening = gevent.spawn(conn.open)
+    # all three arrive although none is answered yet: the engine did not wait between them
+    commands = [fs.command().command for _ in range(3)]
+    assert commands == ["connect", "myevents", "linger"]
+    fs.send(fs.channel.connect_reply(), command_reply("+OK Events Enabled"), command_reply("+OK will linger"))
+    data = opening.get(timeout=5)
+    assert data.get("Unique-ID") == UUID and conn.channel_uuid == UUID
+    assert [d for d, _ in seen] == ["app", "app", "app", "fs", "fs", "fs"]  # the QA transcript's wire order
+
+
+def test_a_pipelined_reply_that_never_comes_times_out_and_the_late_one_goes_to_its_command(pair):
+    conn, fs = pair
+    conn.reply_timeout_s = 0.05
+    job = gevent.spawn(conn.send_pipelined, [b"myevents\n\n", b"linger\n\n"])
+    assert [fs.command().command for _ in range(2)] == ["myevents", "linger"]
+    fs.send(command_reply("+OK Events Enabled"))  # linger's reply is late
+    with pytest.raises(EslTimeout):
+        job.get(timeout=5)
+    nolinger = gevent.spawn(conn.send_raw, b"nolinger\n\n")
+    assert fs.command().command == "nolinger"
+    fs.send(command_reply("+OK will linger"), command_reply("+OK will not linger"))
+    assert nolinger.get(timeout=5).reply_text == "+OK will not linger"

@@ -19,7 +19,7 @@ from gevent import monkey
 from structlog.testing import capture_logs
 
 from fsrouter.replay.fsframes import Channel, command_reply, disconnect_notice
-from fsrouter.session.connection import EslConnection
+from fsrouter.session.connection import OPENING, EslConnection
 from fsrouter.session.server import CallServer
 from tests.test_connection_inline import FreeSwitch  # the scripted switch end of a socket
 
@@ -99,12 +99,12 @@ def test_a_call_arriving_during_a_busy_turn_gets_connect_before_the_next_call_st
                 gevent.sleep(0.001)
         told = seen_by_second[0]
         if accepted_by_the_first_call:
-            assert told == b"connect\n\n"
+            assert told == b"".join(OPENING)  # connect, myevents, linger
         else:  # within accept_poll_s of the last accept: the next turn's watcher accepts it
             assert told == b""
             newcomer[0].setblocking(True)
             newcomer[0].settimeout(5)
-            assert newcomer[0].recv(64) == b"connect\n\n"
+            assert newcomer[0].recv(64) == b"".join(OPENING)
         newcomer[0].close()
         gevent.joinall(players, timeout=5, raise_error=True)
     finally:

@@ -78,9 +78,11 @@ class FakeFreeSwitch:
                     if not data:
                         self.closed_by = self.closed_by or "app"
                         break
-                    for frame in parser.feed(data):
+                    frames = parser.feed(data)
+                    for frame in frames:  # they arrived together (a pipelined opening): recorded so
                         self.transcript.append((self._t(), "app", frame.raw))
                         self.commands.append(frame)
+                    for frame in frames:  # then answered one by one, as FreeSWITCH reads them
                         if not self._command(frame):
                             return self
         finally:

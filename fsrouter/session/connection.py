@@ -34,7 +34,7 @@ from __future__ import annotations
 from collections import deque
 from random import getrandbits as _getrandbits
 from time import monotonic as _monotonic
-from typing import Callable
+from typing import Callable, Sequence
 
 import gevent
 import gevent.event
@@ -91,6 +91,11 @@ def channel_uuid(data: Event) -> str:
         if value:
             return value
     return "fsrouter-" + new_uuid()
+
+
+#: An outbound call's opening, pipelined by ``EslConnection.open``: the channel data,
+#: the channel's own events, and the events after hangup (PROTOCOL-NOTES §7).
+OPENING = (commands.connect(), commands.myevents(), commands.linger())
 
 
 class _ReadDeadline(BaseException):
@@ -489,26 +494,17 @@ class EslConnection(OutboundSession):
 
         Replies are matched FIFO: the waiter is queued under the writer lock, in the same
         order the bytes go out. already_sent: the bytes went out before this connection
-        existed (the server writes ``connect`` at accept time); only wait for the reply.
+        existed (the server writes the opening at accept time); only wait for the reply.
         raises CallHungUp if the socket is gone, EslTimeout after ``timeout_s`` (default
         ``reply_timeout_s``) seconds.
         """
         if self._closed.is_set():
             raise CallHungUp(self.channel_uuid, self.hangup_cause)
         waiter = _Slot()
-        sock = self.sock
         with self._write_lock:
             self._replies.append(waiter)
-            try:
-                if not already_sent:
-                    # send, not sendall: gevent's sendall asks the kernel for SO_SNDBUF and
-                    # chunks, on every call; a command almost always goes out whole.
-                    sent = sock.send(data)
-                    if sent < len(data):
-                        sock.sendall(data[sent:])
-            except OSError:
-                self._gone("write_failed")
-                raise CallHungUp(self.channel_uuid, self.hangup_cause) from None
+            if not already_sent:
+                self._write(data)
         if self.observer is not None:
             self.observer("app", data)
         timeout = self.reply_timeout_s if timeout_s is None else timeout_s
@@ -516,13 +512,66 @@ class EslConnection(OutboundSession):
             raise EslTimeout("reply", timeout, self.channel_uuid)
         return waiter.result()
 
+    def send_pipelined(self, commands: Sequence[bytes], *, timeout_s: float | None = None,
+                       already_sent: bool = False) -> list[Frame]:
+        """Write several commands in one go, then wait for their replies; returns them in order.
+
+        FreeSWITCH reads a socket application's commands one at a time from its socket
+        (mod_event_socket's ``read_packet``) and answers each before reading the next, so
+        a command need not wait for the previous one's reply: one write and one wake-up
+        for the lot instead of a round trip each. Only for commands whose replies decide
+        nothing about the next ones. already_sent, raises: as ``send_raw``, with
+        ``timeout_s`` for each reply in turn.
+        """
+        if self._closed.is_set():
+            raise CallHungUp(self.channel_uuid, self.hangup_cause)
+        waiters = [_Slot() for _ in commands]
+        with self._write_lock:
+            self._replies.extend(waiters)
+            if not already_sent:
+                self._write(b"".join(commands))
+        if self.observer is not None:
+            for data in commands:
+                self.observer("app", data)
+        timeout = self.reply_timeout_s if timeout_s is None else timeout_s
+        replies = []
+        for waiter in waiters:
+            if not self._await(waiter.is_done, waiter.wait, timeout):
+                raise EslTimeout("reply", timeout, self.channel_uuid)
+            replies.append(waiter.result())
+        return replies
+
+    def _write(self, data: bytes) -> None:
+        """Write ``data`` whole (the caller holds the writer lock); CallHungUp if the socket is gone.
+
+        send, not sendall: gevent's sendall asks the kernel for SO_SNDBUF and chunks, on
+        every call; a command almost always goes out whole.
+        """
+        try:
+            sent = self.sock.send(data)
+            if sent < len(data):
+                self.sock.sendall(data[sent:])
+        except OSError:
+            self._gone("write_failed")
+            raise CallHungUp(self.channel_uuid, self.hangup_cause) from None
+
     def send(self, data: str):  # greenswitch's signature, kept for its helpers
         return self.send_raw((data + "\n\n").encode())
 
     def connect(self, *, already_sent: bool = False) -> Event:
         """Send ``connect`` (unless ``already_sent``); returns the channel data (an Event,
         values URL-decoded)."""
-        reply = self.send_raw(commands.connect(), already_sent=already_sent)
+        return self._take_channel_data(self.send_raw(commands.connect(), already_sent=already_sent))
+
+    def open(self, *, already_sent: bool = False) -> Event:
+        """``connect``, ``myevents`` and ``linger`` pipelined (see ``send_pipelined``):
+        the opening of every outbound call, written at once (unless ``already_sent``:
+        ``OPENING``'s bytes went out before this connection existed). Returns the
+        channel data, as ``connect``."""
+        reply, _, _ = self.send_pipelined(OPENING, already_sent=already_sent)
+        return self._take_channel_data(reply)
+
+    def _take_channel_data(self, reply: Frame) -> Event:
         data = reply.event()
         self.channel_data = data
         self.channel_uuid = channel_uuid(data)
@@ -594,4 +643,4 @@ class EslConnection(OutboundSession):
         self.close()
 
 
-__all__ = ["EslConnection", "FrameObserver"]
+__all__ = ["OPENING", "EslConnection", "FrameObserver"]
