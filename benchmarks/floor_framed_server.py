@@ -1,14 +1,14 @@
 """The framing floor: the least a *correct* outbound-socket client can do, by hand.
 
-The same reference flow as ``floor_server.py`` (connect, myevents, linger, answer,
-playback, hangup, exit), but the byte stream is cut into ESL messages as the protocol
-says (PROTOCOL-NOTES §1): a header block up to the blank line, then ``Content-Length``
-bytes of body. A reply is the next ``command/reply``; an execute is done at the
-CHANNEL_EXECUTE_COMPLETE event whose ``Application-UUID`` header is the ``Event-UUID``
-sent; the call ends at the linger / disconnect notice. So a token that appears inside an
-event body (a channel variable holding ``Content-Disposition: linger``, say) cannot fool
-it, which the lean floor's substring scan can be. No parsing beyond the headers it reads,
-no store. Usage: python floor_framed_server.py PORT
+The same reference flow as ``floor_server.py`` (connect, myevents and linger in one
+write, answer, playback, hangup, exit), but the byte stream is cut into ESL messages as
+the protocol says (PROTOCOL-NOTES §1): a header block up to the blank line, then
+``Content-Length`` bytes of body. A reply is the next ``command/reply``; an execute is
+done at the CHANNEL_EXECUTE_COMPLETE event whose ``Application-UUID`` header is the
+``Event-UUID`` sent; the call ends at the linger / disconnect notice. So a token that
+appears inside an event body (a channel variable holding ``Content-Disposition:
+linger``, say) cannot fool it, which the lean floor's substring scan can be. No parsing
+beyond the headers it reads, no store. Usage: python floor_framed_server.py PORT
 """
 
 from gevent import monkey
@@ -42,10 +42,13 @@ def handle(sock, _address):
                 raise ConnectionError
             buf += data
 
-    def command(text: str) -> None:
-        sock.sendall(text.encode())
+    def reply() -> None:
         while b"Content-Type: command/reply" not in message()[0]:
             pass
+
+    def command(text: str) -> None:
+        sock.sendall(text.encode())
+        reply()
 
     def execute(app: str, arg: str | None = None) -> None:
         u = str(uuid.uuid4()).encode()
@@ -65,9 +68,9 @@ def handle(sock, _address):
                 return
 
     try:
-        command("connect\n\n")
-        command("myevents\n\n")
-        command("linger\n\n")
+        sock.sendall(b"connect\n\nmyevents\n\nlinger\n\n")  # the opening in one write, as fsrouter sends it
+        for _ in range(3):
+            reply()
         execute("answer")
         execute("playback", "/sounds/en/greeting.wav")
         command("sendmsg\ncall-command: hangup\nhangup-cause: NORMAL_CLEARING\n\n")

@@ -1,6 +1,7 @@
 """The floor: the least an outbound-socket server can do for the reference flow, by hand.
 
-connect, myevents, linger, answer, playback, hangup, exit on a bare gevent StreamServer,
+connect, myevents, linger (in one write, then their three replies), answer, playback,
+hangup, exit on a bare gevent StreamServer,
 waiting for each execute's CHANNEL_EXECUTE_COMPLETE by Application-UUID with a plain
 bytes scan (the CHANNEL_EXECUTE before it carries the same Application-UUID, so the scan
 looks for the COMPLETE's event name first). No parsing beyond that, no store.
@@ -34,9 +35,9 @@ def handle(sock, _address):
         wait_for(until)
 
     try:
-        command("connect\n\n", b"Control: ")
-        command("myevents\n\n")
-        command("linger\n\n")
+        sock.sendall(b"connect\n\nmyevents\n\nlinger\n\n")  # the opening in one write, as fsrouter sends it
+        for reply in (b"Control: ", b"Reply-Text", b"Reply-Text"):
+            wait_for(reply)
         for app, arg in (("answer", None), ("playback", "/sounds/en/greeting.wav")):
             u = str(uuid.uuid4())
             msg = f"sendmsg\ncall-command: execute\nexecute-app-name: {app}\n"
