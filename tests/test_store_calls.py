@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -231,3 +232,19 @@ def test_save_many_refuses_anything_but_call_records_before_writing(store):
     with pytest.raises(TypeError):
         store.calls.save_many([make_call("typed"), {"call_uuid": "x"}])
     assert store.calls.get("typed") is None
+
+
+def test_a_group_commit_binds_the_same_sqlite_datetime_text_as_the_fields_own_conversion(tmp_path, clock):
+    kyiv = timezone(timedelta(hours=2))
+    started = datetime(2026, 12, 1, 10, 0, 0, 250, tzinfo=kyiv)  # not UTC, microseconds set
+    path = tmp_path / "texts.db"
+    store = open_store(f"sqlite:///{path}", clock=clock)
+    try:
+        store.calls.save(make_call("alone", started_at=started))
+        store.calls.save_many([make_call(f"grouped-{n}", started_at=started) for n in range(3)])
+    finally:
+        store.close()
+    with sqlite3.connect(path) as raw:
+        texts = dict(raw.execute("SELECT call_uuid, started_at FROM call_record"))
+    expected = "2026-12-01 08:00:00.000250"  # naive UTC text, as UtcDateTimeField.db_value writes it
+    assert texts == {"alone": expected, "grouped-0": expected, "grouped-1": expected, "grouped-2": expected}

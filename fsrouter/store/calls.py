@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, Callable, Sequence
 
 import peewee
@@ -11,7 +11,7 @@ import peewee
 from ..errors import StoreError
 from .compiled import CompiledQueries
 from .db import Connector
-from .models import Models
+from .models import Models, UtcDateTimeField
 from .records import CallRecord, call_from_jsonable, jsonable_call, utc
 from .spool import JsonlSpool
 
@@ -23,6 +23,17 @@ _SAVED_AT = "_saved_at"  # key of the save time in a spooled line
 _to_json = json.JSONEncoder(separators=(",", ":")).encode
 #: Columns whose peewee db_value returns a str (or None) unchanged.
 _TEXT_FIELDS = (peewee.CharField, peewee.TextField)
+#: How a column's value becomes a parameter (see CallRepository._params).
+_TEXT, _SQLITE_UTC = "text", "sqlite utc"
+
+
+def _kind(field: peewee.Field, sqlite: bool) -> str | None:
+    """_TEXT or _SQLITE_UTC when a value of ``field`` may skip its db_value, else None."""
+    if isinstance(field, _TEXT_FIELDS):
+        return _TEXT
+    if sqlite and isinstance(field, UtcDateTimeField):
+        return _SQLITE_UTC
+    return None
 
 
 class CallRepository:
@@ -48,7 +59,8 @@ class CallRepository:
         self._clock = clock
         self._log = log
         self._queries = CompiledQueries()
-        self._fields: dict[tuple, list] = {}  # row columns -> (name, field, is text), in peewee's order
+        self._fields: dict[tuple, list] = {}  # row columns -> (name, field, _kind), in peewee's order
+        self._sqlite = isinstance(connector.database, peewee.SqliteDatabase)
         self._limits = [(f.name, f.max_length) for f in self._model._meta.sorted_fields
                         if isinstance(f, peewee.CharField) and f.max_length]
 
@@ -83,8 +95,7 @@ class CallRepository:
                     self._upsert_one(database, self._fit(_row(records[0], saved_at)))
                 else:
                     with database.atomic():
-                        for record in records:
-                            self._upsert_one(database, self._fit(_row(record, saved_at)))
+                        self._upsert_many(database, [self._fit(_row(record, saved_at)) for record in records])
         except StoreError as exc:
             if len(records) > 1 and isinstance(exc.__cause__, _ROW_ERRORS):
                 # one record the database refuses must not cost its batch-mates their rows
@@ -199,16 +210,37 @@ class CallRepository:
         rebuilt the same INSERT ... ON CONFLICT text for every call, ~80% of a save
         (benchmarks/HISTORY.md). Only the parameters are computed per call."""
         key = tuple(row)
+        self._queries.execute(database, ("upsert", key), lambda: self._upsert_query([row]), self._params(key, row))
+
+    def _upsert_many(self, database, rows: list[dict[str, Any]]) -> None:
+        """The upserts of a group commit: one ``executemany`` per row shape (one shape, in
+        practice), rather than a statement's round through peewee per row."""
+        shapes: dict[tuple, list[dict[str, Any]]] = {}
+        for row in rows:
+            shapes.setdefault(tuple(row), []).append(row)
+        for key, same in shapes.items():
+            self._queries.execute_many(database, ("upsert", key), lambda: self._upsert_query([same[0]]),
+                                       [self._params(key, row) for row in same])
+
+    def _params(self, key: tuple, row: dict[str, Any]) -> list[Any]:
+        """``row``'s values as peewee binds them (each field's ``db_value``), in its order."""
         plan = self._fields.get(key)
         if plan is None:
-            plan = self._fields[key] = [(f.name, f, isinstance(f, _TEXT_FIELDS))
+            plan = self._fields[key] = [(f.name, f, _kind(f, self._sqlite))
                                         for f in self._model._meta.sorted_fields if f.name in row]
         params = []
-        for name, field, text in plan:
+        for name, field, kind in plan:
             value = row[name]
-            # a text column's db_value gives a str or None back as it is: no call needed
-            params.append(value if text and (value is None or value.__class__ is str) else field.db_value(value))
-        self._queries.execute(database, ("upsert", key), lambda: self._upsert_query([row]), params)
+            if value is None:
+                params.append(None if kind else field.db_value(None))
+            elif kind is _TEXT and value.__class__ is str:  # db_value gives a str back as it is
+                params.append(value)
+            elif kind is _SQLITE_UTC and value.__class__ is datetime and value.tzinfo is timezone.utc:
+                # UtcDateTimeField.db_value's text without its calls: the aware form, less "+00:00"
+                params.append(value.isoformat(" ", "microseconds")[:-6])
+            else:
+                params.append(field.db_value(value))
+        return params
 
     def _spool_record(self, record: CallRecord, saved_at: datetime, error: StoreError) -> None:
         log = self._log.bind(call_uuid=record.call_uuid)

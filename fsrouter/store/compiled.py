@@ -45,6 +45,19 @@ class CompiledQueries:
             return database.execute_sql(sql, theirs)
         return database.execute_sql(sql, params)
 
+    def execute_many(self, database: peewee.Database, key: Hashable, build: Callable[[], peewee.Query],
+                     rows: Sequence[Sequence[Any]]) -> None:
+        """Run the query of shape ``key`` once per parameter row in ``rows``: one
+        ``executemany`` once the shape's text is kept, else ``execute`` row by row (which
+        checks and keeps it). Same errors as ``execute``."""
+        sql = self._sql.get(key)
+        if sql is None or sql is _UNCACHEABLE:
+            for params in rows:
+                self.execute(database, key, build, params)
+            return
+        with peewee.__exception_wrapper__:  # the driver's errors as peewee's, as execute_sql gives them
+            database.cursor().executemany(sql, rows)
+
     def cached(self, key: Hashable) -> bool:
         """True when shape ``key`` runs from kept SQL text (tests read it)."""
         sql = self._sql.get(key)
