@@ -512,9 +512,9 @@ class EslConnection(OutboundSession):
             raise EslTimeout("reply", timeout, self.channel_uuid)
         return waiter.result()
 
-    def send_pipelined(self, commands: Sequence[bytes], *, timeout_s: float | None = None,
+    def send_pipelined(self, outgoing: Sequence[bytes], *, timeout_s: float | None = None,
                        already_sent: bool = False) -> list[Frame]:
-        """Write several commands in one go, then wait for their replies; returns them in order.
+        """Write the ``outgoing`` commands in one go, then wait for their replies; returns them in order.
 
         FreeSWITCH reads a socket application's commands one at a time from its socket
         (mod_event_socket's ``read_packet``) and answers each before reading the next, so
@@ -525,13 +525,13 @@ class EslConnection(OutboundSession):
         """
         if self._closed.is_set():
             raise CallHungUp(self.channel_uuid, self.hangup_cause)
-        waiters = [_Slot() for _ in commands]
+        waiters = [_Slot() for _ in outgoing]
         with self._write_lock:
             self._replies.extend(waiters)
             if not already_sent:
-                self._write(b"".join(commands))
+                self._write(b"".join(outgoing))
         if self.observer is not None:
-            for data in commands:
+            for data in outgoing:
                 self.observer("app", data)
         timeout = self.reply_timeout_s if timeout_s is None else timeout_s
         replies = []
