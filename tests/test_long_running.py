@@ -55,6 +55,37 @@ def test_a_checkpoint_copies_the_whole_log_into_the_database_file(tmp_path):
         store.close()
 
 
+def test_a_checkpoint_connection_that_failed_is_dropped_and_the_next_checkpoint_opens_afresh(tmp_path):
+    path = tmp_path / "c.db"
+    store = open_store(f"sqlite:///{path}")
+    try:
+        store.checkpoint()
+        connector = store._connector
+        connector._checkpointer.close()  # as if it had been opened while the file was read-only
+        connector._checkpointer = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+        store.calls.save(make_call("while-read-only"))
+        with pytest.raises(StoreError, match="checkpoint"):
+            store.checkpoint()
+        log_pages, copied = store.checkpoint()
+        assert log_pages > 0 and copied == log_pages
+    finally:
+        store.close()
+
+
+def test_a_database_file_removed_while_in_use_fails_every_checkpoint_and_is_not_recreated(tmp_path):
+    path = tmp_path / "gone.db"
+    store = open_store(f"sqlite:///{path}")
+    try:
+        store.checkpoint()
+        path.unlink()
+        for _ in range(2):
+            with pytest.raises(StoreError, match="removed while in use"):
+                store.checkpoint()
+        assert not path.exists()
+    finally:
+        store.close()
+
+
 def test_a_database_without_a_write_ahead_log_has_nothing_to_checkpoint():
     store = open_store("sqlite:///:memory:")
     try:

@@ -22,13 +22,14 @@ patching makes greenlet-local: each greenlet's unit of work has its own connecti
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 import peewee
 from playhouse.pool import MaxConnectionsExceeded
@@ -67,6 +68,7 @@ class Connector:
         self._closed = False
         self._wal_path = wal_path  # an SQLite file in WAL mode: checkpoint() has work to do
         self._checkpointer: sqlite3.Connection | None = None
+        self._file_id: tuple[int, int] | None = None  # (device, inode) the checkpointer opened
 
     @property
     def has_wal(self) -> bool:
@@ -87,13 +89,40 @@ class Connector:
             return None
         if self._closed:
             raise StoreError(f"store {self.description} is closed")
+        self._check_file()
         try:
             if self._checkpointer is None:  # its own connection: the pool's belong to the event loop
-                self._checkpointer = sqlite3.connect(self._wal_path, check_same_thread=False)
+                # mode=rw: a database file gone missing is an error here, not created anew
+                self._checkpointer = sqlite3.connect(f"file:{quote(self._wal_path)}?mode=rw", uri=True,
+                                                     check_same_thread=False)
+                if self._file_id is None:
+                    self._file_id = _file_id(self._wal_path)
             _, log_pages, copied = self._checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
         except sqlite3.Error as exc:
+            self._drop_checkpointer()  # opened read-only, say: the next checkpoint starts afresh
             raise StoreError(f"{self.description}: checkpoint: {type(exc).__name__}: {exc}") from exc
         return log_pages, copied
+
+    def _check_file(self) -> None:
+        """StoreError when the database file was removed or replaced since the first
+        checkpoint: the pool's connections still write to the old, unlinked file, so every
+        record from then on is lost with it (an operator must restart the server)."""
+        if self._file_id is None:
+            return
+        now = _file_id(self._wal_path)
+        if now != self._file_id:
+            self._drop_checkpointer()
+            what = "removed" if now is None else "replaced"
+            raise StoreError(f"{self.description}: the database file was {what} while in use; "
+                             "records written since are not in it: restart fsrouter")
+
+    def _drop_checkpointer(self) -> None:
+        if self._checkpointer is not None:
+            try:
+                self._checkpointer.close()
+            except sqlite3.Error:
+                pass
+            self._checkpointer = None
 
     @contextmanager
     def work(self) -> Iterator[peewee.Database]:
@@ -128,6 +157,15 @@ class Connector:
             for raw in (self._keeper, self._checkpointer):
                 if raw is not None:
                     raw.close()
+
+
+def _file_id(path: str) -> tuple[int, int] | None:
+    """(device, inode) of ``path``, or None when it is not there."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
 
 
 def connect(url: str) -> Connector:
