@@ -113,6 +113,23 @@ def test_in_sync_mode_the_linger_notice_ends_the_call_without_hangup_complete(tm
         h.stop()
 
 
+def test_a_peer_silent_after_the_connect_reply_times_out_with_the_call_uuid_logged(tmp_path):
+    config = write_config(tmp_path / "config", settings=(
+        "esl: {reply_timeout: 0.2, execute_timeout: 5, hangup_timeout: 1}\nfolders: {spool: ../spool}\n"))
+    h = EngineHarness(config, db_url=f"sqlite:///{tmp_path / 'db.sqlite'}")
+    h.start()
+    try:
+        with capture_logs() as logs:
+            peer = Peer(h.address)
+            assert [peer.next_command().command for _ in range(3)] == ["connect", "myevents", "linger"]
+            peer.send(peer.channel.connect_reply())  # then nothing: myevents goes unanswered
+            assert peer.next_command() is None  # closed after the reply timeout
+        failed = [e for e in logs if e["event"] == "call_session_failed"]
+        assert failed and failed[0]["call_uuid"] == peer.channel.uuid  # FreeSWITCH's channel, for the operator
+    finally:
+        h.stop()
+
+
 def test_a_peer_that_never_answers_connect_times_out_and_is_closed(tmp_path):
     config = write_config(tmp_path / "config", settings=(
         "esl: {reply_timeout: 0.2, execute_timeout: 5, hangup_timeout: 1}\nfolders: {spool: ../spool}\n"))

@@ -523,6 +523,11 @@ class EslConnection(OutboundSession):
         nothing about the next ones. already_sent, raises: as ``send_raw``, with
         ``timeout_s`` for each reply in turn.
         """
+        timeout = self.reply_timeout_s if timeout_s is None else timeout_s
+        return [self._reply(waiter, timeout) for waiter in self._pipeline(outgoing, already_sent)]
+
+    def _pipeline(self, outgoing: Sequence[bytes], already_sent: bool) -> list[_Slot]:
+        """Queue a waiter for each command and write them all at once; the waiters, in order."""
         if self._closed.is_set():
             raise CallHungUp(self.channel_uuid, self.hangup_cause)
         waiters = [_Slot() for _ in outgoing]
@@ -533,13 +538,13 @@ class EslConnection(OutboundSession):
         if self.observer is not None:
             for data in outgoing:
                 self.observer("app", data)
-        timeout = self.reply_timeout_s if timeout_s is None else timeout_s
-        replies = []
-        for waiter in waiters:
-            if not self._await(waiter.is_done, waiter.wait, timeout):
-                raise EslTimeout("reply", timeout, self.channel_uuid)
-            replies.append(waiter.result())
-        return replies
+        return waiters
+
+    def _reply(self, waiter: _Slot, timeout_s: float) -> Frame:
+        """The reply ``waiter`` is queued for; EslTimeout after ``timeout_s`` seconds."""
+        if not self._await(waiter.is_done, waiter.wait, timeout_s):
+            raise EslTimeout("reply", timeout_s, self.channel_uuid)
+        return waiter.result()
 
     def _write(self, data: bytes) -> None:
         """Write ``data`` whole (the caller holds the writer lock); CallHungUp if the socket is gone.
@@ -567,16 +572,22 @@ class EslConnection(OutboundSession):
         """``connect``, ``myevents`` and ``linger`` pipelined (see ``send_pipelined``):
         the opening of every outbound call, written at once (unless ``already_sent``:
         ``OPENING``'s bytes went out before this connection existed). Returns the
-        channel data, as ``connect``."""
-        reply, _, _ = self.send_pipelined(OPENING, already_sent=already_sent)
-        return self._take_channel_data(reply)
+        channel data, as ``connect``; the channel is known (``channel_uuid``, ``log``)
+        from the connect reply on, before the other two replies."""
+        connect, *others = self._pipeline(OPENING, already_sent)
+        data = self._take_channel_data(self._reply(connect, self.reply_timeout_s))
+        for waiter in others:
+            self._reply(waiter, self.reply_timeout_s)
+        return data
 
     def _take_channel_data(self, reply: Frame) -> Event:
+        """The connect reply's channel data, kept; ``log`` gets the call's ``call_uuid``."""
         data = reply.event()
         self.channel_data = data
         self.channel_uuid = channel_uuid(data)
+        self.log = self.log.bind(call_uuid=self.channel_uuid)
         if data.get(N.Header.UNIQUE_ID) is None:
-            self.log.warning("connect_reply_without_unique_id", call_uuid=self.channel_uuid)
+            self.log.warning("connect_reply_without_unique_id")
         self._outbound_connected = True
         return data
 

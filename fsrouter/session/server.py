@@ -202,26 +202,25 @@ class CallServer:
 
     def _serve_connection(self, sock, address) -> None:
         """One call from ``connect`` to ``exit``; never lets an error reach the server."""
-        log = self.log.bind(peer=f"{address[0]}:{address[1]}")
-        conn = EslConnection(sock, log=log, new_id=self.new_id, reply_timeout_s=self.reply_timeout_s,
+        conn = EslConnection(sock, log=self.log.bind(peer=f"{address[0]}:{address[1]}"), new_id=self.new_id,
+                             reply_timeout_s=self.reply_timeout_s,
                              observer=self.observer_for(sock) if self.observer_for else None,
                              before_read=self._server.accept_waiting)
         # No conn.start(): this greenlet reads the socket itself whenever it waits.
+        # conn.log: bound to the peer, and to the call_uuid from the connect reply on.
         try:
             data = conn.open(already_sent=True)  # connect, myevents, linger: written by _spawn
-            log = log.bind(call_uuid=conn.channel_uuid)
-            conn.log = log
-            self.handle_call(Call(conn, data, execute_timeout_s=self.execute_timeout_s), log)
+            self.handle_call(Call(conn, data, execute_timeout_s=self.execute_timeout_s), conn.log)
             conn.exit(timeout_s=self.hangup_timeout_s)
         except CallHungUp:
-            log.info("call_gone_before_flow", hangup_cause=conn.hangup_cause)
+            conn.log.info("call_gone_before_flow", hangup_cause=conn.hangup_cause)
         except (EslTimeout, EslProtocolError) as exc:
-            log.warning("call_session_failed", error=str(exc), error_code=exc.code)
+            conn.log.warning("call_session_failed", error=str(exc), error_code=exc.code)
         except gevent.GreenletExit:
-            log.warning("call_cut_by_shutdown")
+            conn.log.warning("call_cut_by_shutdown")
             raise
         except Exception:
-            log.exception("call_session_crashed")
+            conn.log.exception("call_session_crashed")
         finally:
             conn.close()
             self._live.discard(gevent.getcurrent())  # room for the next call from now on
