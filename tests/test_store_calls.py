@@ -248,3 +248,15 @@ def test_a_group_commit_binds_the_same_sqlite_datetime_text_as_the_fields_own_co
         texts = dict(raw.execute("SELECT call_uuid, started_at FROM call_record"))
     expected = "2026-12-01 08:00:00.000250"  # naive UTC text, as UtcDateTimeField.db_value writes it
     assert texts == {"alone": expected, "grouped-0": expected, "grouped-1": expected, "grouped-2": expected}
+
+
+def test_a_spooled_record_the_database_refuses_is_set_aside_and_holds_nothing_up(store, dead_url, spool_dir, clock):
+    dead = open_store(dead_url, spool_dir=spool_dir, create=False, clock=clock)
+    dead.calls.save_many([make_call("good-1"), make_call("refused", caller=None), make_call("good-2")])
+    with capture_logs() as logs:
+        assert store.calls.flush_spool() == 2
+    assert store.calls.get("good-1") == make_call("good-1") and store.calls.get("good-2") == make_call("good-2")
+    assert store.calls.get("refused") is None
+    assert '"refused"' in (spool_dir / "calls.rejected.jsonl").read_text()
+    assert [e["call_uuid"] for e in logs if e["event"] == "call_spool_line_rejected"] == ["refused"]
+    assert store.calls.flush_spool() == 0  # nothing left behind to fail again

@@ -129,7 +129,7 @@ class CallRepository:
         if self._spool is None:
             return 0
         with self._spool.drain() as batch:
-            latest: dict[str, tuple[CallRecord, datetime]] = {}
+            latest: dict[str, tuple[CallRecord, datetime, dict]] = {}
             for item in batch.items:
                 try:
                     record = call_from_jsonable(item)
@@ -140,16 +140,40 @@ class CallRepository:
                     continue
                 known = latest.get(record.call_uuid)
                 if known is None or known[1] <= saved_at:
-                    latest[record.call_uuid] = (record, saved_at)
+                    latest[record.call_uuid] = (record, saved_at, item)
+            entries = [(self._fit(_row(record, saved_at)), item) for record, saved_at, item in latest.values()]
+            stored = 0
+            if entries:
+                try:
+                    with self._connector.work():
+                        for start in range(0, len(entries), _CHUNK):
+                            self._upsert([row for row, _ in entries[start:start + _CHUNK]])
+                    stored = len(entries)
+                except StoreError as exc:
+                    if not isinstance(exc.__cause__, _ROW_ERRORS):
+                        raise  # the database is away: everything stays spooled
+                    stored = self._flush_one_by_one(entries, batch)
+                self._log.info("call_spool_flushed", count=stored)
             if batch.rejected:
                 self._log.error("call_spool_lines_rejected", count=batch.rejected, path=str(self._spool.rejected_path))
-            rows = [self._fit(_row(record, saved_at)) for record, saved_at in latest.values()]
-            if rows:
+            return stored
+
+    def _flush_one_by_one(self, entries: list[tuple[dict[str, Any], dict]], batch) -> int:
+        """Spooled rows one by one, after the database refused one of a chunk: a row it
+        refuses (a constraint, a value it cannot hold) goes to the rejected file, so it
+        cannot hold the spool up for good. Returns the rows stored."""
+        stored = 0
+        for row, item in entries:
+            try:
                 with self._connector.work():
-                    for start in range(0, len(rows), _CHUNK):
-                        self._upsert(rows[start:start + _CHUNK])
-                self._log.info("call_spool_flushed", count=len(rows))
-            return len(rows)
+                    self._upsert([row])
+                stored += 1
+            except StoreError as exc:
+                if not isinstance(exc.__cause__, _ROW_ERRORS):
+                    raise
+                self._log.error("call_spool_line_rejected", error=str(exc), call_uuid=row["call_uuid"])
+                batch.reject(item)
+        return stored
 
     def get(self, call_uuid: str) -> CallRecord | None:
         """The record of ``call_uuid``, or None. StoreError on a database error."""
