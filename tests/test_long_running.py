@@ -28,6 +28,15 @@ RealEvent = monkey.get_original("threading", "Event")
 real_thread_id = monkey.get_original("threading", "get_ident")
 
 
+@pytest.fixture
+def wal_store(tmp_path):
+    """(store, path): a store on an SQLite file, closed afterwards."""
+    path = tmp_path / "c.db"
+    store = open_store(f"sqlite:///{path}")
+    yield store, path
+    store.close()
+
+
 def test_pooled_sqlite_connections_leave_checkpoints_to_the_checkpointer_up_to_a_backstop(tmp_path):
     connector = connect(f"sqlite:///{tmp_path}/p.db")
     try:
@@ -38,52 +47,40 @@ def test_pooled_sqlite_connections_leave_checkpoints_to_the_checkpointer_up_to_a
         connector.close()
 
 
-def test_a_checkpoint_copies_the_whole_log_into_the_database_file(tmp_path):
-    path = tmp_path / "c.db"
-    store = open_store(f"sqlite:///{path}")
-    try:
-        for n in range(50):
-            store.calls.save(make_call(f"call-{n}"))
-        log_pages, copied = store.checkpoint()
-        assert log_pages > 0 and copied == log_pages
-        # the database file alone (no log beside it) now holds every record
-        wal = path.with_name(path.name + "-wal")
-        with sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True) as raw:  # immutable: reads no WAL
-            assert raw.execute("SELECT count(*) FROM call_record").fetchone()[0] == 50
-        assert wal.exists()  # the log stays (reused from its start), only its pages were copied
-    finally:
-        store.close()
+def test_a_checkpoint_copies_the_whole_log_into_the_database_file(wal_store):
+    store, path = wal_store
+    for n in range(50):
+        store.calls.save(make_call(f"call-{n}"))
+    log_pages, copied = store.checkpoint()
+    assert log_pages > 0 and copied == log_pages
+    # the database file alone (no log beside it) now holds every record
+    wal = path.with_name(path.name + "-wal")
+    with sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True) as raw:  # immutable: reads no WAL
+        assert raw.execute("SELECT count(*) FROM call_record").fetchone()[0] == 50
+    assert wal.exists()  # the log stays (reused from its start), only its pages were copied
 
 
-def test_a_checkpoint_connection_that_failed_is_dropped_and_the_next_checkpoint_opens_afresh(tmp_path):
-    path = tmp_path / "c.db"
-    store = open_store(f"sqlite:///{path}")
-    try:
+def test_a_checkpoint_connection_that_failed_is_dropped_and_the_next_checkpoint_opens_afresh(wal_store):
+    store, path = wal_store
+    store.checkpoint()
+    connector = store._connector
+    connector._checkpointer.close()  # as if it had been opened while the file was read-only
+    connector._checkpointer = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+    store.calls.save(make_call("while-read-only"))
+    with pytest.raises(StoreError, match="checkpoint"):
         store.checkpoint()
-        connector = store._connector
-        connector._checkpointer.close()  # as if it had been opened while the file was read-only
-        connector._checkpointer = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
-        store.calls.save(make_call("while-read-only"))
-        with pytest.raises(StoreError, match="checkpoint"):
+    log_pages, copied = store.checkpoint()
+    assert log_pages > 0 and copied == log_pages
+
+
+def test_a_database_file_removed_while_in_use_fails_every_checkpoint_and_is_not_recreated(wal_store):
+    store, path = wal_store
+    store.checkpoint()
+    path.unlink()
+    for _ in range(2):
+        with pytest.raises(StoreError, match="removed while in use"):
             store.checkpoint()
-        log_pages, copied = store.checkpoint()
-        assert log_pages > 0 and copied == log_pages
-    finally:
-        store.close()
-
-
-def test_a_database_file_removed_while_in_use_fails_every_checkpoint_and_is_not_recreated(tmp_path):
-    path = tmp_path / "gone.db"
-    store = open_store(f"sqlite:///{path}")
-    try:
-        store.checkpoint()
-        path.unlink()
-        for _ in range(2):
-            with pytest.raises(StoreError, match="removed while in use"):
-                store.checkpoint()
-        assert not path.exists()
-    finally:
-        store.close()
+    assert not path.exists()
 
 
 def test_a_database_without_a_write_ahead_log_has_nothing_to_checkpoint():

@@ -4,6 +4,7 @@ import socket
 import time
 
 import gevent
+import pytest
 from structlog.testing import capture_logs
 
 from fsrouter.replay.fsframes import Channel, command_reply, disconnect_notice
@@ -113,38 +114,35 @@ def test_in_sync_mode_the_linger_notice_ends_the_call_without_hangup_complete(tm
         h.stop()
 
 
-def test_a_peer_silent_after_the_connect_reply_times_out_with_the_call_uuid_logged(tmp_path):
+@pytest.fixture
+def impatient_engine(tmp_path):
+    """The engine with a 0.2 s reply timeout, serving; stopped afterwards."""
     config = write_config(tmp_path / "config", settings=(
         "esl: {reply_timeout: 0.2, execute_timeout: 5, hangup_timeout: 1}\nfolders: {spool: ../spool}\n"))
     h = EngineHarness(config, db_url=f"sqlite:///{tmp_path / 'db.sqlite'}")
     h.start()
-    try:
-        with capture_logs() as logs:
-            peer = Peer(h.address)
-            assert [peer.next_command().command for _ in range(3)] == ["connect", "myevents", "linger"]
-            peer.send(peer.channel.connect_reply())  # then nothing: myevents goes unanswered
-            assert peer.next_command() is None  # closed after the reply timeout
-        failed = [e for e in logs if e["event"] == "call_session_failed"]
-        assert failed and failed[0]["call_uuid"] == peer.channel.uuid  # FreeSWITCH's channel, for the operator
-    finally:
-        h.stop()
+    yield h
+    h.stop()
 
 
-def test_a_peer_that_never_answers_connect_times_out_and_is_closed(tmp_path):
-    config = write_config(tmp_path / "config", settings=(
-        "esl: {reply_timeout: 0.2, execute_timeout: 5, hangup_timeout: 1}\nfolders: {spool: ../spool}\n"))
-    h = EngineHarness(config, db_url=f"sqlite:///{tmp_path / 'db.sqlite'}")
-    h.start()
-    try:
-        with capture_logs() as logs:
-            peer = Peer(h.address)
-            # the opening, pipelined: nothing more comes while connect goes unanswered
-            assert [peer.next_command().command for _ in range(3)] == ["connect", "myevents", "linger"]
-            assert peer.next_command() is None  # closed after the reply timeout
-        failed = [e for e in logs if e["event"] == "call_session_failed"]
-        assert failed and failed[0]["error_code"] == "esl_timeout"
-    finally:
-        h.stop()
+def test_a_peer_silent_after_the_connect_reply_times_out_with_the_call_uuid_logged(impatient_engine):
+    with capture_logs() as logs:
+        peer = Peer(impatient_engine.address)
+        assert [peer.next_command().command for _ in range(3)] == ["connect", "myevents", "linger"]
+        peer.send(peer.channel.connect_reply())  # then nothing: myevents goes unanswered
+        assert peer.next_command() is None  # closed after the reply timeout
+    failed = [e for e in logs if e["event"] == "call_session_failed"]
+    assert failed and failed[0]["call_uuid"] == peer.channel.uuid  # FreeSWITCH's channel, for the operator
+
+
+def test_a_peer_that_never_answers_connect_times_out_and_is_closed(impatient_engine):
+    with capture_logs() as logs:
+        peer = Peer(impatient_engine.address)
+        # the opening, pipelined: nothing more comes while connect goes unanswered
+        assert [peer.next_command().command for _ in range(3)] == ["connect", "myevents", "linger"]
+        assert peer.next_command() is None  # closed after the reply timeout
+    failed = [e for e in logs if e["event"] == "call_session_failed"]
+    assert failed and failed[0]["error_code"] == "esl_timeout"
 
 
 def test_non_utf8_bytes_in_an_event_do_not_break_the_call(tmp_path):
