@@ -10,6 +10,7 @@ socket's watcher, in the next turn). Real sockets, a scripted FreeSWITCH on each
 from __future__ import annotations
 
 import socket
+import struct
 
 import gevent
 import gevent.event
@@ -175,3 +176,23 @@ def test_an_error_in_before_read_is_logged_and_the_call_goes_on():
     finally:
         conn.close()
         theirs.close()
+
+
+def test_a_connection_reset_before_the_opening_is_logged_and_closed():
+    server = CallServer(("127.0.0.1", 0), lambda call, log: call.hangup(), log=structlog.get_logger(),
+                        reply_timeout_s=1, hangup_timeout_s=1)
+    server.start()
+    try:
+        with capture_logs() as logs:
+            sock = _OsSocket()
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            sock.connect(server.address)  # the kernel completes it; nobody has accepted yet
+            sock.close()  # linger 0: a reset, as a switch whose caller hung up at once
+            with gevent.Timeout(5):
+                while not any(e["event"] == "call_gone_at_accept" for e in logs):
+                    gevent.sleep(0.01)
+        gone = [e for e in logs if e["event"] == "call_gone_at_accept"]
+        assert gone[0]["peer"].startswith("127.0.0.1:") and gone[0]["error"]
+        assert server.active_calls == 0
+    finally:
+        server.stop(drain_timeout_s=1)

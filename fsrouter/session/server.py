@@ -171,7 +171,8 @@ class CallServer:
             # and a send here must not wait, as it may run in the event loop itself)
             if args[0].send(_OPENING) != len(_OPENING):
                 raise OSError("opening not written whole")
-        except OSError:
+        except OSError as exc:  # the caller hung up (FreeSWITCH reset the socket) before the accept
+            self.log.info("call_gone_at_accept", peer=f"{args[1][0]}:{args[1][1]}", error=str(exc))
             close(*args)
             return None
         greenlet = self.calls.spawn(func, handle, close, args)
