@@ -260,3 +260,16 @@ def test_a_spooled_record_the_database_refuses_is_set_aside_and_holds_nothing_up
     assert '"refused"' in (spool_dir / "calls.rejected.jsonl").read_text()
     assert [e["call_uuid"] for e in logs if e["event"] == "call_spool_line_rejected"] == ["refused"]
     assert store.calls.flush_spool() == 0  # nothing left behind to fail again
+
+
+def test_a_group_commit_whose_sql_text_is_never_kept_still_stores_every_record_as_given(store, clock):
+    from fsrouter.store import compiled
+
+    class NeverKept(dict):  # as when our parameters do not match peewee's: every row runs peewee's own SQL
+        def __setitem__(self, key, value):
+            super().__setitem__(key, compiled._UNCACHEABLE)
+
+    store.calls._queries._sql = NeverKept()
+    batch = [make_call(f"unkept-{n}", caller=f"+38050111223{n}") for n in range(3)]
+    store.calls.save_many(batch)
+    assert [store.calls.get(r.call_uuid) for r in batch] == batch

@@ -238,13 +238,20 @@ class CallRepository:
 
     def _upsert_many(self, database, rows: list[dict[str, Any]]) -> None:
         """The upserts of a group commit: one ``executemany`` per row shape (one shape, in
-        practice), rather than a statement's round through peewee per row."""
+        practice) once its SQL text is kept, rather than a round through peewee per row;
+        a shape's first rows (and any shape store.compiled will not keep) go one by one."""
         shapes: dict[tuple, list[dict[str, Any]]] = {}
         for row in rows:
             shapes.setdefault(tuple(row), []).append(row)
         for key, same in shapes.items():
-            self._queries.execute_many(database, ("upsert", key), lambda: self._upsert_query([same[0]]),
-                                       [self._params(key, row) for row in same])
+            if not self._queries.cached(("upsert", key)):
+                self._upsert_one(database, same[0])  # builds, checks and keeps the shape's text
+                same = same[1:]
+            if same and self._queries.cached(("upsert", key)):
+                self._queries.execute_many(database, ("upsert", key), [self._params(key, row) for row in same])
+            else:
+                for row in same:
+                    self._upsert_one(database, row)
 
     def _params(self, key: tuple, row: dict[str, Any]) -> list[Any]:
         """``row``'s values as peewee binds them (each field's ``db_value``), in its order."""

@@ -45,16 +45,13 @@ class CompiledQueries:
             return database.execute_sql(sql, theirs)
         return database.execute_sql(sql, params)
 
-    def execute_many(self, database: peewee.Database, key: Hashable, build: Callable[[], peewee.Query],
-                     rows: Sequence[Sequence[Any]]) -> None:
-        """Run the query of shape ``key`` once per parameter row in ``rows``: one
-        ``executemany`` once the shape's text is kept, else ``execute`` row by row (which
-        checks and keeps it). Same errors as ``execute``."""
+    def execute_many(self, database: peewee.Database, key: Hashable, rows: Sequence[Sequence[Any]]) -> None:
+        """Run the kept text of shape ``key`` once per parameter row in ``rows``, in one
+        ``executemany``. Only for a shape that ``cached`` says is kept (ValueError
+        otherwise: run its rows with ``execute``); database errors as ``execute``."""
         sql = self._sql.get(key)
         if sql is None or sql is _UNCACHEABLE:
-            for params in rows:
-                self.execute(database, key, build, params)
-            return
+            raise ValueError(f"no kept SQL text for shape {key!r}")
         with peewee.__exception_wrapper__:  # the driver's errors as peewee's, as execute_sql gives them
             database.cursor().executemany(sql, rows)
 
