@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from playhouse.pool import PooledPostgresqlDatabase
+from structlog.testing import capture_logs
 
 from fsrouter.errors import StoreError
 from fsrouter.store import open_store
@@ -120,3 +121,17 @@ def test_the_store_imports_nothing_from_flow_session_or_esl():
                 continue
             for name in names:
                 assert not name.startswith(forbidden), f"{source.name} imports {name}"
+
+
+def test_a_full_disk_is_named_as_such_not_as_the_failed_rollback_after_it(tmp_path):
+    store = open_store(f"sqlite:///{tmp_path}/full.db", spool_dir=tmp_path / "spool")
+    try:
+        with store._connector.work() as database:  # the pool's one connection: the file may not grow
+            pages = database.execute_sql("PRAGMA page_count").fetchone()[0]
+            database.execute_sql(f"PRAGMA max_page_count = {pages}")
+        with capture_logs() as logs:
+            store.calls.save_many([make_call(f"full-{n}", extra={"blob": "x" * 5000}) for n in range(20)])
+        spooled = [e["error"] for e in logs if e["event"] == "call_record_spooled"]
+        assert len(spooled) == 20 and all("disk is full" in error and "rollback" not in error for error in spooled)
+    finally:
+        store.close()

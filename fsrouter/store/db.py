@@ -140,6 +140,7 @@ class Connector:
         except MaxConnectionsExceeded as exc:
             raise StoreError(f"{self.description}: no free connection: {exc}") from exc
         except peewee.PeeweeException as exc:
+            exc = _first_failure(exc)
             raise StoreError(f"{self.description}: {type(exc).__name__}: {exc}".strip()) from exc
 
     def close(self) -> None:
@@ -157,6 +158,23 @@ class Connector:
             for raw in (self._keeper, self._checkpointer):
                 if raw is not None:
                     raw.close()
+
+
+def _first_failure(exc: peewee.PeeweeException) -> peewee.PeeweeException:
+    """The error that failed a transaction, not the failed ROLLBACK after it.
+
+    SQLite rolls a transaction back by itself on some errors (a full disk, an I/O error);
+    peewee's ``atomic()`` then rolls back again, fails ("cannot rollback - no transaction
+    is active") and raises that instead, the real error left in ``__context__``.
+    """
+    if "cannot rollback" not in str(exc):
+        return exc
+    earlier = exc.__context__  # the driver's rollback error, then peewee's wrapped first failure
+    while earlier is not None:
+        if isinstance(earlier, peewee.PeeweeException) and "cannot rollback" not in str(earlier):
+            return earlier
+        earlier = earlier.__context__
+    return exc
 
 
 def _file_id(path: str) -> tuple[int, int] | None:
