@@ -507,10 +507,7 @@ class EslConnection(OutboundSession):
                 self._write(data)
         if self.observer is not None:
             self.observer("app", data)
-        timeout = self.reply_timeout_s if timeout_s is None else timeout_s
-        if not self._await(waiter.is_done, waiter.wait, timeout):
-            raise EslTimeout("reply", timeout, self.channel_uuid)
-        return waiter.result()
+        return self._reply(waiter, self.reply_timeout_s if timeout_s is None else timeout_s)
 
     def send_pipelined(self, outgoing: Sequence[bytes], *, timeout_s: float | None = None,
                        already_sent: bool = False) -> list[Frame]:

@@ -11,12 +11,13 @@ one turn resumes every call whose frames arrived, and lasts as long as all of th
 So each call's greenlet also accepts: just before it reads its own socket again, it
 calls ``accept`` on the listening socket, non-blocking, if the listening socket was last
 served ``accept_poll_s`` (1 ms) or more ago, and sends the opening to each connection it
-finds: ``connect``, ``myevents`` and ``linger`` in one write (FreeSWITCH reads and answers
-them one at a time; ``EslConnection.open``), two round trips fewer than waiting for each
-reply, ~7 % of a reference call's CPU. Greenlets that read no call socket (the call-record writer, callbacks) do not, so
-this shortens the wait rather than bounding it. With 200 calls in flight the benchmark's
-setup p99 (connection made -> ``connect`` received) fell from 10-12 ms to 4.5-8 ms on the
-same machine (benchmarks/RESULTS.md, "This round's changes").
+finds: ``connect``, ``myevents`` and ``linger`` in one write (FreeSWITCH reads and
+answers them one at a time; ``EslConnection.open``), two round trips fewer than waiting
+for each reply, ~7 % of a reference call's CPU. Greenlets that read no call socket (the
+call-record writer, callbacks) do not, so this shortens the wait rather than bounding
+it. With 200 calls in flight the benchmark's setup p99 (connect() -> the opening's
+arrival, stamped by the kernel) is 6-9 ms on a shared 2-core machine
+(benchmarks/RESULTS.md).
 """
 
 from __future__ import annotations

@@ -68,7 +68,7 @@ class Connector:
         self._closed = False
         self._wal_path = wal_path  # an SQLite file in WAL mode: checkpoint() has work to do
         self._checkpointer: sqlite3.Connection | None = None
-        self._file_id: tuple[int, int] | None = None  # (device, inode) the checkpointer opened
+        self._file_id: tuple[int, int] | None = None  # (device, inode) at the first checkpoint
 
     @property
     def has_wal(self) -> bool:
