@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gc
 import sqlite3
+import time
 
 import gevent
 import pytest
@@ -166,3 +167,18 @@ def test_settle_heap_freezes_the_start_up_objects_and_raises_the_young_threshold
     finally:
         gc.unfreeze()
         gc.set_threshold(*before)
+
+
+def test_the_first_checkpoint_runs_at_start_not_after_the_first_interval():
+    # a log left by a previous run is copied in at once, and the checkpoint's own
+    # connection (two descriptors) is open from the start, not from the first second
+    store = _FlakyStore([(7, 7)])
+    stopped = gevent.event.Event()
+    runner = gevent.spawn(checkpoint_forever, store, stopped, log=get_logger(), interval_s=3600)
+    deadline = time.monotonic() + 5
+    while store.outcomes and time.monotonic() < deadline:
+        gevent.sleep(0.005)
+    stopped.set()
+    runner.join(5)
+    assert store.outcomes == []  # taken within 5 s of a 3,600 s interval
+    assert runner.dead and runner.successful()
