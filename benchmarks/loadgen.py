@@ -185,14 +185,23 @@ class Behaviour:
         self.hold = hold
 
 
+#: Seconds a call waits for the server (connect, each send or receive) before it is given
+#: up as failed: a peer that leaks a call's socket (greenswitch's own server, when
+#: ``connect`` meets a closed session) must not hold the whole run.
+STALL_S = 20.0
+
+
 class CallPlayer:
     """Plays calls against one server; collects per call (setup_s, flow_s, ok, seen_s,
     stamped): setup from the kernel's arrival stamp (``stamped``; else the generator's
     clock since just before connect), flow from the return of connect() to the close,
-    seen_s the setup on the generator's clock alone (from connect()'s return to recv's)."""
+    seen_s the setup on the generator's clock alone (from connect()'s return to recv's).
+    A call the server leaves waiting over ``stall_s`` seconds ends as failed (ok False)."""
 
-    def __init__(self, address: tuple[str, int], frames: list[Frames], behaviour: Behaviour):
+    def __init__(self, address: tuple[str, int], frames: list[Frames], behaviour: Behaviour,
+                 stall_s: float = STALL_S):
         self.address = address
+        self.stall_s = stall_s
         self._frames = itertools.cycle(frames)  # one Frames per DID, called in turn
         self.behaviour = behaviour
         self.results: list[tuple[float, float, bool]] = []
@@ -218,6 +227,7 @@ class CallPlayer:
         try:
             sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            sock.settimeout(self.stall_s)  # a timeout is an OSError: the call fails, the load goes on
             stamp_arrivals(sock)
             dialled_ns = time.time_ns()
             sock.connect(self.address)
@@ -342,12 +352,13 @@ class CallPlayer:
 
 def run_load(port: int, calls: int, concurrency: int, *, destinations: tuple[str, ...] = ("+380441234567",),
              caller: str = "+380501112233", digits: str = "1", answering: tuple[str, ...] = (),
-             hold=None, max_s: float | None = None) -> dict:
+             hold=None, max_s: float | None = None, stall_s: float = STALL_S) -> dict:
     """Play ``calls`` calls against 127.0.0.1:``port`` with ``concurrency`` in flight,
     dialling ``destinations`` (DIDs) in turn.
 
     max_s: seconds after which no new call is started (the calls in flight finish), so a
     slow server gets fewer calls rather than a longer run; None: all ``calls``.
+    stall_s: seconds a call waits for the server at any one step before it fails.
 
     hold: None, or (parked, release) multiprocessing events: every call then holds its
     playback; ``parked`` is set once all ``calls`` are parked, the calls end once
@@ -355,7 +366,7 @@ def run_load(port: int, calls: int, concurrency: int, *, destinations: tuple[str
     with t from time.monotonic() (system-wide, comparable between processes).
     """
     frames = [Frames(destination, caller) for destination in destinations]
-    player = CallPlayer(("127.0.0.1", port), frames, Behaviour(digits, answering, hold is not None))
+    player = CallPlayer(("127.0.0.1", port), frames, Behaviour(digits, answering, hold is not None), stall_s)
     pool = gevent.pool.Pool(concurrency)
     start = time.monotonic()
     if hold is not None:

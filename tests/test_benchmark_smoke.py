@@ -32,6 +32,22 @@ def test_a_load_past_its_time_limit_starts_no_more_calls():
     assert loadgen.run_load(1, 50, 5, max_s=0)["results"] == []  # nothing listens on port 1: none started
 
 
+def test_a_call_the_server_never_answers_fails_after_the_stall_limit_and_the_load_ends():
+    # greenswitch's own server can leak a call's socket (accepted, never written to, never
+    # closed): the generator gives such a call up instead of waiting for it forever
+    from gevent import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    try:
+        load = loadgen.run_load(listener.getsockname()[1], 3, 3, stall_s=0.3)
+    finally:
+        listener.close()
+    assert [ok for _, _, ok, _, _ in load["results"]] == [False, False, False]
+    assert load["end"] - load["start"] < 5
+
+
 def test_wait_quiet_waits_while_a_peer_still_burns_cpu_after_its_load(tmp_path):
     # 0.8 s of CPU, however long a busy machine takes to give it
     burn = "import time\nwhile time.process_time() < 0.8: pass\ntime.sleep(60)\n"
