@@ -112,6 +112,28 @@ def test_a_two_line_head_frames_the_same_whole_or_in_pieces(name):
     assert b"".join(f.raw for f in frames) == data
 
 
+@pytest.mark.parametrize("name", sorted(SHORT_HEADS))
+def test_a_two_line_head_framed_whole_reads_like_the_general_parse(name):
+    # fed whole, the pattern's frame keeps its head raw (split on demand); fed a byte at a
+    # time, the general parse splits it at once: every accessor must agree
+    data, _ = SHORT_HEADS[name]
+    whole = FrameParser().feed(data)
+    parser = FrameParser()
+    pieces = [f for i in range(len(data)) for f in parser.feed(data[i:i + 1])]
+    assert whole[0]._headers is None and pieces[0]._headers is not None  # the two paths were taken
+    for a, b in zip(whole, pieces, strict=True):
+        assert (a.content_type, a.reply_text, a.is_ok, a.event_name(), a.headers, a.body, a.raw) == \
+               (b.content_type, b.reply_text, b.is_ok, b.event_name(), b.headers, b.body, b.raw)
+
+
+@pytest.mark.parametrize("limits, words", [({"max_body_bytes": 4}, "exceeds the limit of 4 bytes"),
+                                           ({"max_header_bytes": 20}, "max_header_bytes"),
+                                           ({"max_headers": 1}, "max_headers")])
+def test_a_two_line_head_over_a_limit_is_refused_even_when_it_arrives_whole(limits, words):
+    with pytest.raises(EslProtocolError, match=words):
+        FrameParser(**limits).feed(b"Content-Length: 5\nContent-Type: text/event-plain\n\nabcde")
+
+
 @pytest.mark.parametrize("kind", [bytearray, memoryview])
 def test_a_chunk_that_is_not_bytes_frames_the_same(kind):
     data = API + REPLY + _event_frame(b"Event-Name: HEARTBEAT\n\n")

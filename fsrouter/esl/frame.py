@@ -32,6 +32,8 @@ _EVENT_PLAIN = ContentType.EVENT_PLAIN
 _EVENT_JSON = ContentType.EVENT_JSON
 _COMMAND_REPLY = ContentType.COMMAND_REPLY
 _API_RESPONSE = ContentType.API_RESPONSE
+#: Content-Type values as they come on the wire -> the str, decoded once.
+_CONTENT_TYPES = {v.encode(): v for k, v in vars(ContentType).items() if k.isupper()}
 
 
 class Event:
@@ -194,6 +196,25 @@ class Frame:
             raw = ("\n".join(lines) + "\n\n").encode("utf-8") + body
         self.raw = raw
         self._event: Event | None = None
+
+    @classmethod
+    def from_short_head(cls, raw: bytes, body_offset: int, content_type: bytes) -> Frame:
+        """A frame whose two-line head (``Content-Length``/``Content-Type`` of an event,
+        ``Content-Type``/``Reply-Text`` of a reply: most frames) the parser matched whole:
+        ``raw`` is the whole frame, ``body_offset`` where its body starts (after the blank
+        line), ``content_type`` the Content-Type value's bytes. The head is kept raw and
+        split only if someone asks for ``headers``; the same frame as the general parse
+        gives (tests/test_esl_parser.py compares them)."""
+        frame = cls.__new__(cls)
+        frame._headers = None
+        frame._head = raw[:body_offset - 2]
+        frame.body = raw[body_offset:]
+        frame.raw = raw
+        frame.command = None
+        ct = _CONTENT_TYPES.get(content_type)
+        frame._content_type = ct if ct is not None else content_type.decode("utf-8", "replace")
+        frame._event = None
+        return frame
 
     @property
     def headers(self) -> dict[str, str]:

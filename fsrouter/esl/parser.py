@@ -16,7 +16,8 @@ against every capture in ``shared/esl-sessions``):
 - Frames with an unknown Content-Type frame the same way.
 
 Cost: a frame with a two-line head (events, command replies: most of a call's frames)
-that arrives whole is framed by one compiled pattern match (``_SHORT_HEAD``); any other
+that arrives whole is framed by one compiled pattern match (``_SHORT_HEAD``), its head
+kept raw and split only if someone asks (``Frame.from_short_head``); any other
 frame costs one ``bytes.find`` for the blank line, no per-byte loop; an incomplete
 frame is never rescanned from its start (the search resumes where it stopped, and once
 the header block is parsed only the body length is awaited). Events are not parsed
@@ -140,6 +141,14 @@ class FrameParser:
                         if pos >= size:
                             break
                         if short_head is not None and (m := short_head(buf, pos)) is not None:
+                            frame_end = self._short_frame_end(m, pos, size)
+                            if frame_end:  # whole, within the limits: no headers dict, no pending tuple
+                                raw = buf[pos:frame_end] if buf is data else bytes(buf[pos:frame_end])
+                                head_end = m.end()
+                                frames.append(Frame.from_short_head(
+                                    raw, head_end - pos, m.group(2) if m.start(1) >= 0 else m.group(3)))
+                                pos = frame_end
+                                continue
                             pending = self._short_head(m, pos)
                     if pending is None:
                         end, sep = find_blank_line(buf, pos + self._scan)
@@ -176,6 +185,18 @@ class FrameParser:
             elif pos:
                 del buf[:pos]
         return frames
+
+    def _short_frame_end(self, m, pos: int, size: int) -> int:
+        """Where the frame whose two-line head _SHORT_HEAD matched ends, when it has
+        arrived whole and is within every limit; 0 otherwise (``_short_head`` then
+        decides, and raises for a breached limit)."""
+        head_end = m.end()
+        start = m.start(1)
+        end = head_end if start < 0 else head_end + int(m.group(1))  # 1-15 plain digits (the pattern)
+        if (end > size or end - head_end > self.max_body_bytes or head_end - pos - 2 > self.max_header_bytes
+                or self.max_headers < 2):
+            return 0
+        return end
 
     def _short_head(self, m, pos: int) -> tuple[dict[str, str], None, None, int, int] | None:
         """The pending-frame tuple of a two-line head matched by _SHORT_HEAD: the headers,
