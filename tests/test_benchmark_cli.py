@@ -35,3 +35,25 @@ def test_a_ratio_to_a_floor_figure_near_zero_is_not_printed():
     assert run._ratio(0.5, 0.01).strip() == "-"
     assert run._ratio(1.0, 2.0).strip() == "0.50"
     assert run._ratio(None, 2.0).strip() == ""
+
+
+def test_the_generator_check_says_when_a_second_generator_gave_more():
+    run = _run_module()
+    assert "not the bottleneck" in run.generator_verdict({1: 1679, 2: 1680})
+    line = run.generator_verdict({1: 1176, 2: 1398})
+    assert "19% more" in line and "may be the floor's bottleneck" in line
+
+
+def test_each_target_of_issue_8_is_judged_from_the_run_s_figures():
+    run = _run_module()
+    figures = {"floor": {"c50": {"cps": 1629.0}},
+               "gs-stream": {"c50": {"cps": 398.0}},
+               "fsrouter": {"c50": {"cps": 910.0}, "seq": {"setup_p50": 0.13},
+                            "c200": {"setup_p99": 9.43}, "held": {"kb": 17.6}},
+               "fsrouter-realistic": {"c50": {"cps": 342.0}}}
+    assert run.target_verdicts(figures) == [
+        ">= 1,000 calls/s at c50: 910 NOT met", ">= 0.55x the floor at c50: 0.56 met",
+        "ahead of every peer: met", "sequential setup p50 <= 0.5 ms: 0.13 met",
+        "c200 setup p99 <= 10 ms: 9.43 met", "<= 60 KB per held call: 17.60 met",
+        "realistic >= 300 flows/s at c50: 342 met"]
+    assert run.target_verdicts({}) == []  # nothing run, nothing judged
