@@ -308,8 +308,8 @@ class CallPlayer:
         if command != b"execute":
             sock.sendall(f.ok)
             return parked
-        app = fields.get(b"execute-app-name", b"").decode()
-        arg = (arg_body or fields.get(b"execute-app-arg", b"")).decode()
+        app = fields.get(b"execute-app-name", b"").decode("utf-8", "replace")  # a server's bytes, not ours
+        arg = (arg_body or fields.get(b"execute-app-arg", b"")).decode("utf-8", "replace")
         app_uuid = fields.get(b"event-uuid") or str(uuidlib.uuid4()).encode()
         if not parked:
             out.append(event(f.body("CHANNEL_PARK", None, (), answered=False).replace(_CALL, call)))

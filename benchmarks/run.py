@@ -49,6 +49,22 @@ def pct(values: list[float], p: float) -> float:
     return values[min(len(values) - 1, int(len(values) * p))] if values else float("nan")
 
 
+def load_figures(results: list[tuple], elapsed_s: float, cpu_s: float) -> dict:
+    """A load's figures from the generator's per-call tuples (setup_s, flow_s, ok, seen_s,
+    stamped): latencies (ms) and calls/s over the calls that completed, server CPU (ms)
+    per completed call, and the count of failed ones (a stalled call's 20 s, or a reset's
+    0, must not pass for a latency)."""
+    done = [r for r in results if r[2]]
+    timed = done or results  # all failed: the figures are the failures', and `failed` says so
+    setup = [r[0] * 1000 for r in timed]
+    flow = [r[1] * 1000 for r in timed]
+    return {"setup_p50": pct(setup, .5), "setup_p99": pct(setup, .99), "flow_p50": pct(flow, .5),
+            "flow_p99": pct(flow, .99), "cps": len(done) / elapsed_s,
+            "cpu_ms": cpu_s * 1000 / max(1, len(done)),
+            "seen_setup_p99": pct([r[3] * 1000 for r in timed], .99),
+            "failed": len(results) - len(done), "unstamped": sum(1 for r in timed if not r[4])}
+
+
 class Bench:
     """Runs loads through a pool of generator processes and turns results into figures."""
 
@@ -70,13 +86,7 @@ class Bench:
         cpu = server.cpu_s() - cpu0
         results = [r for p in parts for r in p["results"]]
         elapsed = max(p["end"] for p in parts) - min(p["start"] for p in parts)
-        setup = [r[0] * 1000 for r in results]
-        flow = [r[1] * 1000 for r in results]
-        return {"setup_p50": pct(setup, .5), "setup_p99": pct(setup, .99), "flow_p50": pct(flow, .5),
-                "flow_p99": pct(flow, .99), "cps": len(results) / elapsed,
-                "cpu_ms": cpu * 1000 / len(results),
-                "seen_setup_p99": pct([r[3] * 1000 for r in results], .99),
-                "failed": sum(1 for r in results if not r[2]), "unstamped": sum(1 for r in results if not r[4])}
+        return load_figures(results, elapsed, cpu)
 
     def held_kb(self, server: Server, held: int) -> float:
         """KB of server RSS per call parked in its playback after answer."""

@@ -57,3 +57,14 @@ def test_each_target_of_issue_8_is_judged_from_the_run_s_figures():
         "c200 setup p99 <= 10 ms: 9.43 met", "<= 60 KB per held call: 17.60 met",
         "realistic >= 300 flows/s at c50: 342 met"]
     assert run.target_verdicts({}) == []  # nothing run, nothing judged
+
+
+def test_failed_calls_are_counted_apart_from_the_latencies_and_the_rate():
+    run = _run_module()
+    ok = [(0.001, 0.010, True, 0.001, True)] * 99
+    stalled = [(20.0, 20.0, False, 20.0, False)]
+    figures = run.load_figures(ok + stalled, elapsed_s=1.0, cpu_s=0.099)
+    assert figures["failed"] == 1 and figures["cps"] == 99
+    assert figures["setup_p99"] == 1.0 and figures["flow_p99"] == 10.0  # not the stalled call's 20 s
+    assert round(figures["cpu_ms"], 3) == 1.0 and figures["unstamped"] == 0
+    assert run.load_figures(stalled, 1.0, 0.0)["failed"] == 1  # all failed: still figures, no crash
