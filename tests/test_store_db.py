@@ -135,3 +135,35 @@ def test_a_full_disk_is_named_as_such_not_as_the_failed_rollback_after_it(tmp_pa
         assert len(spooled) == 20 and all("disk is full" in error and "rollback" not in error for error in spooled)
     finally:
         store.close()
+
+
+def test_a_pooled_sqlite_connection_that_failed_is_dropped_not_handed_out_again(tmp_path):
+    # a connection opened while the file was read-only stays read-only: the next unit of
+    # work must get a fresh one, not fail on it until it goes stale (query_only stands in
+    # for the read-only file, which root would write anyway)
+    connector = connect(f"sqlite:///{tmp_path}/ro.db")
+    try:
+        with connector.work() as database:
+            database.execute_sql("CREATE TABLE t (x INTEGER)")
+            database.execute_sql("PRAGMA query_only = 1")
+        with pytest.raises(StoreError, match="readonly"):
+            with connector.work() as database:
+                database.execute_sql("INSERT INTO t VALUES (1)")
+        with connector.work() as database:
+            database.execute_sql("INSERT INTO t VALUES (2)")
+            assert database.execute_sql("SELECT x FROM t").fetchall() == [(2,)]
+    finally:
+        connector.close()
+
+
+def test_a_database_file_removed_before_the_first_checkpoint_is_reported_as_removed(tmp_path):
+    # the file's identity is taken from the store's first unit of work (opening it), not
+    # from the first checkpoint, so a removal in between is named as such
+    path = tmp_path / "gone.db"
+    store = open_store(f"sqlite:///{path}")
+    try:
+        path.unlink()
+        with pytest.raises(StoreError, match="removed while in use"):
+            store.checkpoint()
+    finally:
+        store.close()

@@ -32,7 +32,7 @@ from typing import Iterator
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 import peewee
-from playhouse.pool import MaxConnectionsExceeded
+from playhouse.pool import MaxConnectionsExceeded, PooledSqliteDatabase
 
 from ..errors import StoreError
 
@@ -68,7 +68,7 @@ class Connector:
         self._closed = False
         self._wal_path = wal_path  # an SQLite file in WAL mode: checkpoint() has work to do
         self._checkpointer: sqlite3.Connection | None = None
-        self._file_id: tuple[int, int] | None = None  # (device, inode) at the first checkpoint
+        self._file_id: tuple[int, int] | None = None  # (device, inode) from the first unit of work
 
     @property
     def has_wal(self) -> bool:
@@ -104,8 +104,8 @@ class Connector:
         return log_pages, copied
 
     def _check_file(self) -> None:
-        """StoreError when the database file was removed or replaced since the first
-        checkpoint: the pool's connections still write to the old, unlinked file, so every
+        """StoreError when the database file was removed or replaced since the store's
+        first unit of work (or first checkpoint): the pool's connections still write to the old, unlinked file, so every
         record from then on is lost with it (an operator must restart the server)."""
         if self._file_id is None:
             return
@@ -136,12 +136,30 @@ class Connector:
             raise StoreError(f"store {self.description} is closed")
         try:
             with self.database.connection_context():
-                yield self.database
+                try:
+                    yield self.database
+                except peewee.OperationalError:
+                    self._discard_connection()
+                    raise
+            if self._file_id is None and self._wal_path is not None:
+                self._file_id = _file_id(self._wal_path)  # the file the pool writes to, from its first work on
         except MaxConnectionsExceeded as exc:
             raise StoreError(f"{self.description}: no free connection: {exc}") from exc
         except peewee.PeeweeException as exc:
             exc = _first_failure(exc)
             raise StoreError(f"{self.description}: {type(exc).__name__}: {exc}".strip()) from exc
+
+    def _discard_connection(self) -> None:
+        """Close this unit of work's pooled SQLite connection, so that the pool drops it
+        at check-in instead of handing it out again: a connection opened while the file
+        was read-only stays read-only, and would fail every unit of work it served until
+        it went stale (300 s) though the file was writable again. (PostgreSQL's pool
+        already drops a connection its server closed.)"""
+        if isinstance(self.database, PooledSqliteDatabase):
+            try:
+                self.database.connection().close()
+            except Exception:  # already broken: nothing more to close
+                pass
 
     def close(self) -> None:
         """Close every connection; later units of work raise StoreError. Idempotent."""
