@@ -9,8 +9,14 @@ call's instructions (callgrind), for debugging dumps the engine never makes.
 """
 
 import os
+import sys
 
-import gevent
+if sys.argv[1:2] == ["serve"]:  # before the imports below (~1 s): see fsrouter.early_signals
+    from fsrouter import early_signals
+
+    early_signals.catch()
+
+import gevent  # noqa: E402
 
 if "GEVENT_TRACK_GREENLET_TREE" not in os.environ:
     gevent.config.track_greenlet_tree = False
@@ -18,8 +24,6 @@ if "GEVENT_TRACK_GREENLET_TREE" not in os.environ:
 from gevent import monkey  # noqa: E402
 
 monkey.patch_all()
-
-import sys  # noqa: E402
 
 from fsrouter.store.db import install_gevent_wait_callback  # noqa: E402
 

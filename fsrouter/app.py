@@ -284,14 +284,25 @@ class App:
         """Ask serve_forever to drain and return."""
         self._stop.set()
 
-    def serve_forever(self) -> int:
-        """Serve until SIGTERM/SIGINT; SIGHUP reloads. Drains calls, closes the store; returns 0."""
+    def serve_forever(self, early=None) -> int:
+        """Serve until SIGTERM/SIGINT; SIGHUP reloads. Drains calls, closes the store; returns 0.
+
+        early: the ``fsrouter.early_signals.EarlySignals`` that noted signals while the
+        process was starting; a stop among them stops at once (logged
+        ``stop_requested_during_start``), a reload reloads once serving.
+        """
         settle_heap()
         self.start()
         self.start_callbacks()
         handlers = [gevent.signal_handler(signal.SIGTERM, self._signal_stop, "SIGTERM"),
                     gevent.signal_handler(signal.SIGINT, self._signal_stop, "SIGINT"),
                     gevent.signal_handler(signal.SIGHUP, self._signal_reload)]
+        if early is not None:  # checked after our handlers are in: nothing falls between
+            if early.stop:
+                self.log.info("stop_requested_during_start", signal=early.stop_signal)
+                self.stop()
+            elif early.reload:
+                self._signal_reload()
         try:
             self._stop.wait()
         finally:

@@ -120,6 +120,9 @@ def cmd_check(args) -> int:
 
 
 def cmd_serve(args) -> int:
+    from fsrouter import early_signals
+
+    early = early_signals.catch()  # the entry point's, or now (cli.main called directly)
     from fsrouter import log
     from fsrouter.app import App, Overrides
     from fsrouter.flow.loader import load_config
@@ -128,7 +131,7 @@ def cmd_serve(args) -> int:
     log.configure(settings.log.level, args.log_format or settings.log.format)
     listen = args.listen or settings.listen
     try:  # App() resolves the address, serve_forever() binds it
-        return App(args.config, Overrides(db=args.db, listen=args.listen)).serve_forever()
+        return App(args.config, Overrides(db=args.db, listen=args.listen)).serve_forever(early)
     except (OSError, OverflowError, ValueError) as exc:  # socket.gaierror is an OSError
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         print(f"fsrouter serve: cannot listen on {listen}: {reason}", file=sys.stderr)

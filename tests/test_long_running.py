@@ -182,3 +182,55 @@ def test_the_first_checkpoint_runs_at_start_not_after_the_first_interval():
     runner.join(5)
     assert store.outcomes == []  # taken within 5 s of a 3,600 s interval
     assert runner.dead and runner.successful()
+
+
+def test_signals_while_starting_are_noted_not_fatal():
+    import os
+    import signal
+
+    from fsrouter import early_signals
+
+    before = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
+    try:
+        early = early_signals.catch()
+        os.kill(os.getpid(), signal.SIGHUP)  # default action: the process would end here
+        os.kill(os.getpid(), signal.SIGTERM)
+        assert early.reload and early.stop and early.stop_signal == "SIGTERM"
+    finally:
+        for signum, handler in before.items():
+            signal.signal(signum, handler)
+
+
+def _serve_in_a_greenlet(harness_dir, early):
+    from fsrouter.app import App, Overrides
+    app = App(harness_dir, Overrides(db=f"sqlite:///{harness_dir.parent / 'early.db'}", listen="127.0.0.1:0"))
+    return gevent.spawn(app.serve_forever, early), app
+
+
+def test_a_stop_noted_while_starting_stops_the_server_once_it_serves(tmp_path):
+    from fsrouter.early_signals import EarlySignals
+    from tests.harness import write_config
+
+    early = EarlySignals()
+    early.stop, early.stop_signal = True, "SIGTERM"
+    runner, _ = _serve_in_a_greenlet(write_config(tmp_path / "config"), early)
+    with capture_logs() as logs:
+        assert runner.get(timeout=20) == 0
+    events = [e["event"] for e in logs]
+    assert "stop_requested_during_start" in events and "server_stopped" in events
+
+
+def test_a_reload_noted_while_starting_reloads_once_serving(tmp_path):
+    from fsrouter.early_signals import EarlySignals
+    from tests.harness import write_config
+
+    early = EarlySignals()
+    early.reload = True
+    runner, app = _serve_in_a_greenlet(write_config(tmp_path / "config"), early)
+    with capture_logs() as logs:
+        deadline = time.monotonic() + 20
+        while not any(e["event"] == "config_reloaded" for e in logs) and time.monotonic() < deadline:
+            gevent.sleep(0.05)
+        app.stop()
+        assert runner.get(timeout=20) == 0
+    assert any(e["event"] == "config_reloaded" for e in logs), [e["event"] for e in logs]
