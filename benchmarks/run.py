@@ -206,7 +206,7 @@ def target_verdicts(figures: dict) -> list[str]:
     ours, floor = figures.get("fsrouter", {}).get("c50", {}), figures.get("floor", {}).get("c50", {})
     if ours.get("cps") and floor.get("cps"):
         ratio = ours["cps"] / floor["cps"]
-        out.insert(1, f">= {TARGET_RATIO}x the floor at c50: {ratio:.2f} {'met' if ratio >= TARGET_RATIO else 'NOT met'}")
+        out.insert(1, f">= {TARGET_RATIO}x the floor at c50: {ratio:.3f} {'met' if ratio >= TARGET_RATIO else 'NOT met'}")
         rivals = [f["c50"]["cps"] for k, f in figures.items()
                   if k not in ("floor", "floor-framed", "fsrouter", "fsrouter-realistic") and "c50" in f]
         if rivals:
