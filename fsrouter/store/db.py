@@ -5,7 +5,7 @@ URLs:
 - ``sqlite:///relative/path.db``, ``sqlite:////absolute/path.db``: an SQLite file (parent
   folder created) with pragmas journal_mode=wal, busy_timeout=5000 (ms), foreign_keys=1,
   synchronous=normal, wal_autocheckpoint=10000 (pages); a pool of at most 8 connections,
-  each unit of work takes one. A commit no longer copies the write-ahead log into the
+  each unit of work takes one (and one whose work failed is dropped, not reused). A commit no longer copies the write-ahead log into the
   database file every 1,000 pages (SQLite's default): the server calls
   :meth:`Connector.checkpoint` from a worker thread instead (see its docstring).
 - ``sqlite:///:memory:``: a private in-memory database (for tests), shared by the units of
@@ -105,8 +105,9 @@ class Connector:
 
     def _check_file(self) -> None:
         """StoreError when the database file was removed or replaced since the store's
-        first unit of work (or first checkpoint): the pool's connections still write to the old, unlinked file, so every
-        record from then on is lost with it (an operator must restart the server)."""
+        first unit of work (or first checkpoint): the pool's connections still write to
+        the old, unlinked file, so every record from then on is lost with it (an operator
+        must restart the server)."""
         if self._file_id is None:
             return
         now = _file_id(self._wal_path)
