@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 import sqlite3
 from pathlib import Path
 
@@ -167,3 +168,41 @@ def test_a_database_file_removed_before_the_first_checkpoint_is_reported_as_remo
             store.checkpoint()
     finally:
         store.close()
+
+
+def test_a_failure_inside_a_nested_unit_of_work_leaves_the_outer_one_its_connection(tmp_path):
+    connector = connect(f"sqlite:///{tmp_path}/nested.db")
+    try:
+        with connector.work() as database:
+            database.execute_sql("CREATE TABLE t (x INTEGER)")
+        with connector.work() as database:
+            database.execute_sql("INSERT INTO t VALUES (1)")
+            with pytest.raises(StoreError, match="no such table"):
+                with connector.work() as inner:
+                    inner.execute_sql("SELECT * FROM missing")
+            database.execute_sql("INSERT INTO t VALUES (2)")  # the outer unit goes on
+        with connector.work() as database:
+            assert database.execute_sql("SELECT x FROM t ORDER BY x").fetchall() == [(1,), (2,)]
+    finally:
+        connector.close()
+
+
+def test_a_readonly_error_names_the_files_this_process_may_not_write(tmp_path, monkeypatch):
+    # SQLite creates the -shm with the database file's mode and keeps it: a -shm left
+    # read-only keeps new connections read-only after the database file is writable again
+    import os
+
+    path = tmp_path / "ro.db"
+    connector = connect(f"sqlite:///{path}")
+    try:
+        with connector.work() as database:
+            database.execute_sql("CREATE TABLE t (x INTEGER)")
+            database.execute_sql("PRAGMA query_only = 1")  # a read-only connection, even for root
+        shm = f"{path}-shm"
+        real_access = os.access
+        monkeypatch.setattr(os, "access", lambda p, mode: False if str(p) == shm else real_access(p, mode))
+        with pytest.raises(StoreError, match=f"readonly database \\(not writable: {re.escape(shm)}\\)$"):
+            with connector.work() as database:
+                database.execute_sql("INSERT INTO t VALUES (1)")
+    finally:
+        connector.close()

@@ -69,6 +69,7 @@ class Connector:
         self._wal_path = wal_path  # an SQLite file in WAL mode: checkpoint() has work to do
         self._checkpointer: sqlite3.Connection | None = None
         self._file_id: tuple[int, int] | None = None  # (device, inode) from the first unit of work
+        self._nesting = threading.local()  # greenlet-local under gevent: units of work open in this one
 
     @property
     def has_wal(self) -> bool:
@@ -135,12 +136,15 @@ class Connector:
         """
         if self._closed:
             raise StoreError(f"store {self.description} is closed")
+        depth = getattr(self._nesting, "depth", 0)  # a unit of work inside another shares its connection
+        self._nesting.depth = depth + 1
         try:
             with self.database.connection_context():
                 try:
                     yield self.database
                 except peewee.OperationalError:
-                    self._discard_connection()
+                    if depth == 0:  # the outer unit's connection is the outer unit's to drop
+                        self._discard_connection()
                     raise
             if self._file_id is None and self._wal_path is not None:
                 self._file_id = _file_id(self._wal_path)  # the file the pool writes to, from its first work on
@@ -148,7 +152,21 @@ class Connector:
             raise StoreError(f"{self.description}: no free connection: {exc}") from exc
         except peewee.PeeweeException as exc:
             exc = _first_failure(exc)
-            raise StoreError(f"{self.description}: {type(exc).__name__}: {exc}".strip()) from exc
+            hint = self._unwritable_files() if "readonly" in str(exc) else ""
+            raise StoreError(f"{self.description}: {type(exc).__name__}: {exc}{hint}".strip()) from exc
+        finally:
+            self._nesting.depth = depth
+
+    def _unwritable_files(self) -> str:
+        """For a "readonly database" error: which of the SQLite file, its -wal and -shm
+        this process may not write (SQLite creates the -shm with the database file's mode
+        and keeps it across runs: a -shm left read-only keeps every new connection
+        read-only after the database file itself is writable again)."""
+        if self._wal_path is None:
+            return ""
+        paths = (self._wal_path, self._wal_path + "-wal", self._wal_path + "-shm")
+        unwritable = [p for p in paths if os.path.exists(p) and not os.access(p, os.W_OK)]
+        return f" (not writable: {', '.join(unwritable)})" if unwritable else ""
 
     def _discard_connection(self) -> None:
         """Close this unit of work's pooled SQLite connection, so that the pool drops it
