@@ -136,6 +136,8 @@ def cmd_serve(args) -> int:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         print(f"fsrouter serve: cannot listen on {listen}: {reason}", file=sys.stderr)
         return 1
+    finally:
+        early_signals.release()
 
 
 def _store(args):

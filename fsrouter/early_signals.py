@@ -49,4 +49,21 @@ def catch() -> EarlySignals:
     return caught
 
 
-__all__ = ["EarlySignals", "catch"]
+def release() -> None:
+    """Undo ``catch()`` for a serve that ends without having served (a broken config, a
+    port taken; or run in-process): each signal whose handler is still ours gets its
+    default action back, and ``caught`` is cleared. A serve that served has put in its
+    own end-of-run handling by then, which is left alone."""
+    global caught
+    if caught is None:
+        return
+    defaults = ((signal.SIGTERM, caught._on_stop, signal.SIG_DFL),
+                (signal.SIGINT, caught._on_stop, signal.default_int_handler),
+                (signal.SIGHUP, caught._on_reload, signal.SIG_DFL))
+    for signum, ours, default in defaults:
+        if signal.getsignal(signum) == ours:
+            signal.signal(signum, default)
+    caught = None
+
+
+__all__ = ["EarlySignals", "catch", "release"]

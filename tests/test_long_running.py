@@ -10,6 +10,7 @@ import time
 
 import gevent
 import pytest
+import structlog
 from gevent import monkey
 from structlog.testing import capture_logs
 
@@ -197,6 +198,38 @@ def test_signals_while_starting_are_noted_not_fatal():
         os.kill(os.getpid(), signal.SIGTERM)
         assert early.reload and early.stop and early.stop_signal == "SIGTERM"
     finally:
+        early_signals.release()
+        for signum, handler in before.items():
+            signal.signal(signum, handler)
+    assert early_signals.caught is None
+
+
+def test_a_serve_that_never_served_gives_the_signals_back(tmp_path, capsys):
+    # in-process (tests, embedding): a failed serve must not leave SIGTERM/SIGINT caught
+    import signal
+    import socket
+
+    from fsrouter import cli, early_signals
+    from tests.harness import write_config
+
+    before = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
+    logging_before = structlog.get_config()  # serve configures logging to this test's stderr
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen(1)
+    try:
+        port = taken.getsockname()[1]
+        code = cli.main(["serve", "--config", str(write_config(tmp_path / "config")),
+                         "--db", f"sqlite:///{tmp_path / 'x.db'}", "--listen", f"127.0.0.1:{port}"])
+        assert code == 1 and "cannot listen" in capsys.readouterr().err
+        assert early_signals.caught is None
+        assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+        assert signal.getsignal(signal.SIGINT) == signal.default_int_handler
+        assert signal.getsignal(signal.SIGHUP) == signal.SIG_DFL
+    finally:
+        taken.close()
+        early_signals.release()
+        structlog.configure(**logging_before)
         for signum, handler in before.items():
             signal.signal(signum, handler)
 
