@@ -138,23 +138,30 @@ def test_a_full_disk_is_named_as_such_not_as_the_failed_rollback_after_it(tmp_pa
         store.close()
 
 
-def test_a_pooled_sqlite_connection_that_failed_is_dropped_not_handed_out_again(tmp_path):
+@pytest.fixture
+def sqlite_t(tmp_path):
+    """(connector, path): an SQLite file with one table ``t (x INTEGER)``, closed afterwards."""
+    path = tmp_path / "t.db"
+    connector = connect(f"sqlite:///{path}")
+    with connector.work() as database:
+        database.execute_sql("CREATE TABLE t (x INTEGER)")
+    yield connector, path
+    connector.close()
+
+
+def test_a_pooled_sqlite_connection_that_failed_is_dropped_not_handed_out_again(sqlite_t):
     # a connection opened while the file was read-only stays read-only: the next unit of
     # work must get a fresh one, not fail on it until it goes stale (query_only stands in
     # for the read-only file, which root would write anyway)
-    connector = connect(f"sqlite:///{tmp_path}/ro.db")
-    try:
+    connector, _ = sqlite_t
+    with connector.work() as database:
+        database.execute_sql("PRAGMA query_only = 1")
+    with pytest.raises(StoreError, match="readonly"):
         with connector.work() as database:
-            database.execute_sql("CREATE TABLE t (x INTEGER)")
-            database.execute_sql("PRAGMA query_only = 1")
-        with pytest.raises(StoreError, match="readonly"):
-            with connector.work() as database:
-                database.execute_sql("INSERT INTO t VALUES (1)")
-        with connector.work() as database:
-            database.execute_sql("INSERT INTO t VALUES (2)")
-            assert database.execute_sql("SELECT x FROM t").fetchall() == [(2,)]
-    finally:
-        connector.close()
+            database.execute_sql("INSERT INTO t VALUES (1)")
+    with connector.work() as database:
+        database.execute_sql("INSERT INTO t VALUES (2)")
+        assert database.execute_sql("SELECT x FROM t").fetchall() == [(2,)]
 
 
 def test_a_database_file_removed_before_the_first_checkpoint_is_reported_as_removed(tmp_path):
@@ -170,39 +177,29 @@ def test_a_database_file_removed_before_the_first_checkpoint_is_reported_as_remo
         store.close()
 
 
-def test_a_failure_inside_a_nested_unit_of_work_leaves_the_outer_one_its_connection(tmp_path):
-    connector = connect(f"sqlite:///{tmp_path}/nested.db")
-    try:
-        with connector.work() as database:
-            database.execute_sql("CREATE TABLE t (x INTEGER)")
-        with connector.work() as database:
-            database.execute_sql("INSERT INTO t VALUES (1)")
-            with pytest.raises(StoreError, match="no such table"):
-                with connector.work() as inner:
-                    inner.execute_sql("SELECT * FROM missing")
-            database.execute_sql("INSERT INTO t VALUES (2)")  # the outer unit goes on
-        with connector.work() as database:
-            assert database.execute_sql("SELECT x FROM t ORDER BY x").fetchall() == [(1,), (2,)]
-    finally:
-        connector.close()
+def test_a_failure_inside_a_nested_unit_of_work_leaves_the_outer_one_its_connection(sqlite_t):
+    connector, _ = sqlite_t
+    with connector.work() as database:
+        database.execute_sql("INSERT INTO t VALUES (1)")
+        with pytest.raises(StoreError, match="no such table"):
+            with connector.work() as inner:
+                inner.execute_sql("SELECT * FROM missing")
+        database.execute_sql("INSERT INTO t VALUES (2)")  # the outer unit goes on
+    with connector.work() as database:
+        assert database.execute_sql("SELECT x FROM t ORDER BY x").fetchall() == [(1,), (2,)]
 
 
-def test_a_readonly_error_names_the_files_this_process_may_not_write(tmp_path, monkeypatch):
+def test_a_readonly_error_names_the_files_this_process_may_not_write(sqlite_t, monkeypatch):
     # SQLite creates the -shm with the database file's mode and keeps it: a -shm left
     # read-only keeps new connections read-only after the database file is writable again
     import os
 
-    path = tmp_path / "ro.db"
-    connector = connect(f"sqlite:///{path}")
-    try:
+    connector, path = sqlite_t
+    with connector.work() as database:
+        database.execute_sql("PRAGMA query_only = 1")  # a read-only connection, even for root
+    shm = f"{path}-shm"
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode: False if str(p) == shm else real_access(p, mode))
+    with pytest.raises(StoreError, match=f"readonly database \\(not writable: {re.escape(shm)}\\)$"):
         with connector.work() as database:
-            database.execute_sql("CREATE TABLE t (x INTEGER)")
-            database.execute_sql("PRAGMA query_only = 1")  # a read-only connection, even for root
-        shm = f"{path}-shm"
-        real_access = os.access
-        monkeypatch.setattr(os, "access", lambda p, mode: False if str(p) == shm else real_access(p, mode))
-        with pytest.raises(StoreError, match=f"readonly database \\(not writable: {re.escape(shm)}\\)$"):
-            with connector.work() as database:
-                database.execute_sql("INSERT INTO t VALUES (1)")
-    finally:
-        connector.close()
+            database.execute_sql("INSERT INTO t VALUES (1)")
