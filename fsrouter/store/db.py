@@ -5,9 +5,10 @@ URLs:
 - ``sqlite:///relative/path.db``, ``sqlite:////absolute/path.db``: an SQLite file (parent
   folder created) with pragmas journal_mode=wal, busy_timeout=5000 (ms), foreign_keys=1,
   synchronous=normal, wal_autocheckpoint=10000 (pages); a pool of at most 8 connections,
-  each unit of work takes one (and one whose work failed is dropped, not reused). A commit no longer copies the write-ahead log into the
-  database file every 1,000 pages (SQLite's default): the server calls
-  :meth:`Connector.checkpoint` from a worker thread instead (see its docstring).
+  each unit of work takes one (one whose work failed is dropped, not reused). A commit
+  no longer copies the write-ahead log into the database file every 1,000 pages
+  (SQLite's default): the server calls :meth:`Connector.checkpoint` from a worker thread
+  instead (see its docstring).
 - ``sqlite:///:memory:``: a private in-memory database (for tests), shared by the units of
   work of one store and gone when the store is closed.
 - ``postgresql://user:password@host:port/dbname?option=value`` (or ``postgres://``): a
@@ -66,7 +67,7 @@ class Connector:
         self.description = description
         self._keeper = keeper
         self._closed = False
-        self._wal_path = wal_path  # an SQLite file in WAL mode: checkpoint() has work to do
+        self._sqlite_path = wal_path  # the SQLite file (in WAL mode): checkpoint() has work to do
         self._checkpointer: sqlite3.Connection | None = None
         self._file_id: tuple[int, int] | None = None  # (device, inode) from the first unit of work
         self._nesting = threading.local()  # greenlet-local under gevent: units of work open in this one
@@ -74,7 +75,7 @@ class Connector:
     @property
     def has_wal(self) -> bool:
         """True for an SQLite file database (its write-ahead log needs checkpoints)."""
-        return self._wal_path is not None
+        return self._sqlite_path is not None
 
     def checkpoint(self) -> tuple[int, int] | None:
         """Copy the write-ahead log into the SQLite database file; returns (pages in the
@@ -86,7 +87,7 @@ class Connector:
         worker thread (the sqlite3 module releases the GIL), never in the event loop.
         One caller at a time; raises StoreError when the database fails or is closed.
         """
-        if self._wal_path is None:
+        if self._sqlite_path is None:
             return None
         if self._closed:
             raise StoreError(f"store {self.description} is closed")
@@ -94,10 +95,10 @@ class Connector:
         try:
             if self._checkpointer is None:  # its own connection: the pool's belong to the event loop
                 # mode=rw: a database file gone missing is an error here, not created anew
-                self._checkpointer = sqlite3.connect(f"file:{quote(self._wal_path)}?mode=rw", uri=True,
+                self._checkpointer = sqlite3.connect(f"file:{quote(self._sqlite_path)}?mode=rw", uri=True,
                                                      check_same_thread=False)
                 if self._file_id is None:
-                    self._file_id = _file_id(self._wal_path)
+                    self._file_id = _file_id(self._sqlite_path)
             _, log_pages, copied = self._checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
         except sqlite3.Error as exc:
             self._drop_checkpointer()  # opened read-only, say: the next checkpoint starts afresh
@@ -111,7 +112,7 @@ class Connector:
         must restart the server)."""
         if self._file_id is None:
             return
-        now = _file_id(self._wal_path)
+        now = _file_id(self._sqlite_path)
         if now != self._file_id:
             self._drop_checkpointer()
             what = "removed" if now is None else "replaced"
@@ -146,8 +147,8 @@ class Connector:
                     if depth == 0:  # the outer unit's connection is the outer unit's to drop
                         self._discard_connection()
                     raise
-            if self._file_id is None and self._wal_path is not None:
-                self._file_id = _file_id(self._wal_path)  # the file the pool writes to, from its first work on
+            if self._file_id is None and self._sqlite_path is not None:
+                self._file_id = _file_id(self._sqlite_path)  # the file the pool writes to, from its first work on
         except MaxConnectionsExceeded as exc:
             raise StoreError(f"{self.description}: no free connection: {exc}") from exc
         except peewee.PeeweeException as exc:
@@ -162,9 +163,9 @@ class Connector:
         this process may not write (SQLite creates the -shm with the database file's mode
         and keeps it across runs: a -shm left read-only keeps every new connection
         read-only after the database file itself is writable again)."""
-        if self._wal_path is None:
+        if self._sqlite_path is None:
             return ""
-        paths = (self._wal_path, self._wal_path + "-wal", self._wal_path + "-shm")
+        paths = (self._sqlite_path, self._sqlite_path + "-wal", self._sqlite_path + "-shm")
         unwritable = [p for p in paths if os.path.exists(p) and not os.access(p, os.W_OK)]
         return f" (not writable: {', '.join(unwritable)})" if unwritable else ""
 
@@ -266,8 +267,6 @@ def _sqlite(url: str) -> Connector:
     # more than the work itself (benchmarks/setup_latency.py). Under gevent every greenlet
     # runs in one OS thread and a unit of work never yields inside SQLite, so sharing
     # pooled connections across greenlets is safe.
-    from playhouse.pool import PooledSqliteDatabase
-
     database = PooledSqliteDatabase(path, pragmas=pragmas, max_connections=SQLITE_MAX_CONNECTIONS,
                                     stale_timeout=PG_STALE_TIMEOUT_S, timeout=PG_POOL_WAIT_S,
                                     check_same_thread=False)
