@@ -41,6 +41,18 @@ def test_nobody_answering_leaves_a_voicemail_that_is_stored(engine, tmp_path):
     assert fake.hangup_cause == "NORMAL_CLEARING"
 
 
+def test_a_caller_who_hangs_up_to_end_the_voice_message_still_leaves_it(engine):
+    fake = engine.call(Scenario(record_seconds=7, hangup_during="record", caller_cause="NORMAL_CLEARING"))
+    assert [e.app for e in fake.executed][-2:] == ["playback", "record"]
+    path = fake.executed[-1].arg.split()[0]
+    [voicemail] = engine.store.voicemails.for_call(fake.scenario.uuid)
+    assert (voicemail.path, voicemail.duration_s) == (path, 7.0)
+    record = engine.record(fake.scenario.uuid)
+    assert [s["step"] for s in record.route][-2:] == ["group_voicemail", "caller_hung_up"]
+    assert record.route[-2]["duration_s"] == 7.0
+    assert engine.wait_idle()
+
+
 def test_caller_hanging_up_during_the_greeting_is_recorded_without_error(engine):
     fake = engine.call(Scenario(hangup_during="playback", caller_cause="ORIGINATOR_CANCEL"))
     assert [e.app for e in fake.executed] == ["answer", "playback"]

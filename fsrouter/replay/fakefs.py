@@ -238,12 +238,12 @@ class FakeFreeSwitch:
         self._complete(base)
 
     def _app_record(self, arg, base) -> None:
-        if self._caller_hangs_up_during("record"):
-            self._caller_hangup(base, "_none_")
-            return
-        seconds = self.scenario.record_seconds
+        seconds = self.scenario.record_seconds  # set when the recording ends, however it ends
         self.channel.variables.update({"record_seconds": str(seconds), "record_ms": str(seconds * 1000),
                                        "record_samples": str(seconds * 8000)})
+        if self._caller_hangs_up_during("record"):  # the caller ends the message by hanging up
+            self._caller_hangup(base, "_none_")
+            return
         self._complete(base)
 
     def _app_bridge(self, arg, base) -> None:

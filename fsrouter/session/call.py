@@ -89,10 +89,12 @@ def arrival_time(raw: str | None) -> datetime:
 
 @dataclass(frozen=True)
 class RecordResult:
-    """A finished ``record``: path as given; duration_s from ``record_seconds`` (None if unknown)."""
+    """A finished ``record``: path as given; duration_s from ``record_ms`` / 1000, else
+    ``record_seconds`` (None if unknown); caller_hung_up: the caller ended it by hanging up."""
 
     path: str
     duration_s: float | None
+    caller_hung_up: bool = False
 
 
 @dataclass(frozen=True)
@@ -236,15 +238,22 @@ class Call:
         return classify_bridge(done, bridged[0] if bridged else None)
 
     def record(self, path: str, *, max_s: int, silence_threshold: int = 200, silence_hits_s: int = 3) -> RecordResult:
-        """dptools ``record``: blocking recording of the caller into ``path``, at most ``max_s`` seconds."""
-        done = self.execute("record", f"{path} {max_s} {silence_threshold} {silence_hits_s}",
-                            timeout_s=max_s + GRACE_S)
-        seconds = done.variable(N.Var.RECORD_SECONDS)
+        """dptools ``record``: blocking recording of the caller into ``path``, at most ``max_s`` seconds.
+
+        A caller who hangs up ends the recording, and FreeSWITCH keeps the file: that is
+        how most voice messages end. CHANNEL_HANGUP comes before the application's
+        completion (PROTOCOL-NOTES §7), so the length is then read from
+        CHANNEL_HANGUP_COMPLETE (waited for up to GRACE_S seconds) and the result has
+        ``caller_hung_up=True``; the caller decides what to keep before the call unwinds.
+        raises EslTimeout after ``max_s`` + GRACE_S seconds.
+        """
         try:
-            duration = float(seconds) if seconds not in (None, "", "_undef_") else None
-        except ValueError:
-            duration = None
-        return RecordResult(path, duration)
+            done = self.execute("record", f"{path} {max_s} {silence_threshold} {silence_hits_s}",
+                                timeout_s=max_s + GRACE_S)
+        except CallHungUp:
+            self.conn.wait_ended(GRACE_S)
+            return RecordResult(path, recording_stats(self.conn.hangup_complete).duration_s, caller_hung_up=True)
+        return RecordResult(path, recording_stats(done).duration_s)
 
     def record_session(self, path: str) -> None:
         """dptools ``record_session``: record the whole call (both directions) into ``path``.

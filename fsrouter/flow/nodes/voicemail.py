@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from fsrouter.errors import CallHungUp
 from fsrouter.flow.callfiles import call_file
 
 
@@ -25,10 +26,15 @@ class Voicemail:
 
 
 def take_voicemail(ctx, employee: str | None, *, step: str = "voicemail") -> None:
-    """Play the voicemail melody, record the caller, store the message (path, length)."""
+    """Play the voicemail melody, record the caller, store the message (path, length).
+
+    A caller who hangs up to end the message (the usual way) still leaves it: it is
+    stored, then CallHungUp ends the flow as for any hang-up."""
     ctx.call.playback(ctx.melody("voicemail"))
     path = voicemail_path(ctx)
     result = ctx.call.record(ctx.on_freeswitch(path), max_s=ctx.services.voicemail_max_s)
     ctx.services.store.voicemails.add(call_uuid=ctx.call.uuid, line=ctx.line.id, employee=employee,
                                       path=path, duration_s=result.duration_s)
     ctx.step(step, employee=employee, path=path, duration_s=result.duration_s)
+    if result.caller_hung_up:
+        raise CallHungUp(ctx.call.uuid, ctx.call.hangup_cause)
