@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+import gevent
 import pytest
 
 from fsrouter.replay.fakefs import Scenario
@@ -209,6 +210,19 @@ def test_all_at_once_rings_every_member_in_one_bridge_and_the_first_to_answer_wi
     assert record.answered_by == "bob"
     assert sorted(steps(record, "group")) == [("group", "alice", "no_answer"), ("group", "bob", "answered"),
                                               ("group", "carol", "no_answer")]
+
+
+def test_members_who_lost_the_race_are_free_for_the_next_caller_during_the_conversation(engine):
+    talking = gevent.spawn(call, engine, "everyone", endpoints={"user/102": "answer"}, talk_s=1.0)
+    gevent.sleep(0.4)  # bob has answered the first caller and is talking
+    assert engine.store.employees.busy(["alice", "bob", "carol"]) == {"bob"}
+    fake, record = call(engine, "everyone", endpoints={"user/101": "answer"})
+    assert endpoints(bridges(fake)[0]) == ["user/101", "user/103"]
+    assert record.answered_by == "alice"
+    assert ("group", "bob", "skipped") in steps(record, "group")
+    first, first_record = talking.get(timeout=10)
+    assert first_record.answered_by == "bob"
+    assert engine.store.employees.busy(["alice", "bob", "carol"]) == set()
 
 
 def test_a_group_nobody_answers_forwards_to_its_number_through_the_line_gateway(engine):

@@ -47,7 +47,9 @@ def ring(ctx, employees, *, ring_time_s: int, step: str, **route_fields) -> Brid
     """Ring ``employees`` together for ``ring_time_s`` seconds; first to answer talks to the caller.
 
     Returns the BridgeResult (None when nobody could be claimed). Each employee is
-    claimed busy for this call while ringing and released after.
+    claimed busy for this call while ringing; once one answers, the others' legs stop
+    ringing (LOSE_RACE) and they are released at once, free for the next caller; the
+    one who answered is released when the bridge ends.
     """
     claimed = [e for e in employees if ctx.claim(e.id)]
     for employee in employees:
@@ -64,6 +66,9 @@ def ring(ctx, employees, *, ring_time_s: int, step: str, **route_fields) -> Brid
         employee = legs.get(other_leg)
         if employee is not None:
             ctx.employee_answered(employee.id)
+            for other in claimed:
+                if other is not employee:
+                    release_quietly(ctx, other.id)
 
     try:
         result = ctx.call.bridge(dial, ring_time_s=ring_time_s, on_answer=on_answer)
@@ -85,3 +90,12 @@ def ring(ctx, employees, *, ring_time_s: int, step: str, **route_fields) -> Brid
         if answered:
             ctx.employee_answered(employee.id)
     return result
+
+
+def release_quietly(ctx, employee: str) -> None:
+    """``ctx.release(employee)`` from inside an event handler: a store error is logged
+    (the claim then ends with the call, as every claim does), never raised into the reader."""
+    try:
+        ctx.release(employee)
+    except Exception as exc:
+        ctx.log.warning("employee_release_failed", employee=employee, error=repr(exc))
