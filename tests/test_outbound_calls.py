@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gevent
 import pytest
 from structlog.testing import capture_logs
 
@@ -185,3 +186,16 @@ def test_the_authenticated_user_name_decides_who_calls_not_the_caller_id_the_pho
     assert (record.extra["outbound"]["employee"], record.extra["outbound"]["refused"]) == ("carol", "not_allowed")
     unknown = dial(engine, "101", "801380954558888", variables={"user_name": "999"})
     assert engine.record(unknown.scenario.uuid).extra["outbound"]["refused"] == "unknown_employee"
+
+
+def test_an_employee_placing_a_call_stays_busy_when_a_call_that_was_ringing_them_gives_up(engine):
+    assert engine.store.employees.mark_busy("alice", "incoming-ringing-alice")
+    placing = gevent.spawn(engine.call, Scenario(
+        caller="101", destination="*123*380954558888", variables=OUTBOUND, talk_s=0.8,
+        endpoints={f"sofia/gateway/kyiv-trunk/{CALLEE}": "answer"}))
+    gevent.sleep(0.3)  # alice is talking to the callee
+    engine.store.employees.mark_free("alice", "incoming-ringing-alice")  # that ring timed out
+    assert engine.store.employees.busy(["alice"]) == {"alice"}  # still on her own call
+    fake = placing.get(timeout=10)
+    assert engine.record(fake.scenario.uuid).answered_by == "alice"
+    assert engine.store.employees.busy(["alice"]) == set()

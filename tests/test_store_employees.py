@@ -50,6 +50,18 @@ def test_mark_busy_claims_a_free_employee_once_and_mark_free_releases_only_for_t
     assert employees.mark_busy("bob", "call-2") is True
 
 
+def test_take_over_makes_the_employee_this_calls_whoever_held_them(store):
+    employees = store.employees
+    assert employees.mark_busy("bob", "ringing-call")
+    employees.take_over("bob", "own-call")
+    assert employees.mark_busy("bob", "own-call") is True  # the holder now
+    employees.mark_free("bob", "ringing-call")  # the old holder frees nobody
+    assert employees.busy(["bob"]) == {"bob"}
+    employees.take_over("carol", "own-call")  # free before: simply claimed
+    employees.release_call("own-call")
+    assert employees.busy(["bob", "carol"]) == set()
+
+
 def test_release_call_frees_everyone_that_call_holds_and_nobody_else(store):
     employees = store.employees
     employees.mark_busy("alice", "call-1")

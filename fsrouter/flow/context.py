@@ -73,6 +73,12 @@ class CallContext:
             self.claims.add(employee)
         return claimed
 
+    def hold(self, employee: str) -> None:
+        """Mark ``employee`` busy on this call even if another call holds them (ringing
+        them): they are on this call in person, e.g. one they placed. Released as a claim."""
+        self.services.store.employees.take_over(employee, self.call.uuid)
+        self.claims.add(employee)
+
     def release(self, employee: str) -> None:
         """Free a claimed ``employee`` again (the store records when they became idle)."""
         self.services.store.employees.mark_free(employee, self.call.uuid)

@@ -91,6 +91,19 @@ class EmployeeStateRepository:
                 [employee]).fetchone()
         return holder is not None and holder[0] == call_uuid
 
+    def take_over(self, employee: str, call_uuid: str) -> None:
+        """Make ``employee`` busy on ``call_uuid`` whoever held them: for a call the
+        employee is on in person (one they placed), which no other call's ringing may
+        veto. A call that held them before then releases nobody (see :meth:`mark_free`)."""
+        model = self._busy
+        employee, call_uuid, since = _name(employee), _name(call_uuid), self._now()
+        with self._connector.work():
+            (
+                model.insert(employee=employee, call_uuid=call_uuid, since=since)
+                .on_conflict(conflict_target=[model.employee], preserve=[model.call_uuid, model.since])
+                .execute()
+            )
+
     def mark_free(self, employee: str, call_uuid: str) -> None:
         """Release ``employee`` if ``call_uuid`` holds it, and record that they are idle
         from now on; a release by another call changes nothing."""

@@ -78,7 +78,7 @@ class DialOut:
     def run(self, ctx) -> str:
         info = ctx.extra["outbound"]
         employee = info["employee"]
-        ctx.claim(employee)
+        ctx.hold(employee)  # even while another call rings them: they are on this one
         prepare_bridging(ctx)
         dial = outbound_dial_string(info["number"], gateway=self.gateway, caller_id=self.caller_id,
                                     ring_time_s=self.ring_time_s)
