@@ -49,3 +49,15 @@ def test_recordings_older_than_a_cutoff_are_listed_and_deleted_by_id(store, cloc
     assert store.recordings.older_than("lviv", T0 + timedelta(days=50)) == []
     assert store.recordings.delete([old.id]) == 1
     assert store.recordings.for_call("c1") == [] and store.recordings.for_call("c2") == [new]
+
+
+def test_a_slot_given_back_can_be_claimed_again_and_the_count_never_goes_below_zero(store):
+    recordings = store.recordings
+    assert recordings.claim("kyiv", "2026-05", 1)
+    assert not recordings.claim("kyiv", "2026-05", 1)
+    recordings.give_back("kyiv", "2026-05")
+    assert recordings.used("kyiv", "2026-05") == 0
+    recordings.give_back("kyiv", "2026-05")
+    recordings.give_back("lviv", "2026-05")  # never claimed: nothing to give back
+    assert (recordings.used("kyiv", "2026-05"), recordings.used("lviv", "2026-05")) == (0, 0)
+    assert recordings.claim("kyiv", "2026-05", 1)

@@ -97,3 +97,14 @@ def test_ten_calls_starting_together_against_a_limit_of_five_record_exactly_five
     recorded = [f for f in fakes if "record_session" in [e.app for e in f.executed]]
     assert len(recorded) == 5
     assert engine.store.recordings.used("kyiv", "2026-05") == 5
+
+
+def test_a_caller_gone_during_the_warning_records_nothing_and_gives_the_quota_slot_back(engine_with):
+    engine = engine_with(limit=1)
+    gone = engine.call(Scenario(hangup_during="playback", created_us=us(2026, 5, 2, 9, 0)))
+    assert [e.app for e in gone.executed] == ["answer", "playback"]
+    assert engine.store.recordings.for_call(gone.scenario.uuid) == []
+    assert [s["step"] for s in engine.record(gone.scenario.uuid).route][-2:] == ["recording", "caller_hung_up"]
+    assert engine.store.recordings.used("kyiv", "2026-05") == 0
+    kept = engine.call(Scenario(endpoints={"user/101": "answer"}, created_us=us(2026, 5, 3, 9, 0)))
+    assert "record_session" in [e.app for e in kept.executed]  # the month's only slot was still free

@@ -100,6 +100,15 @@ class RecordingRepository:
                 query = query.where(quota.used < int(limit))
             return query.execute() == 1
 
+    def give_back(self, line: str, month: str) -> None:
+        """Return one recording taken with :meth:`claim` that never started (the caller
+        hung up during the warning): ``used`` goes down by one, never below 0."""
+        _check_month(month)
+        quota = self._quota
+        with self._connector.work():
+            quota.update(used=quota.used - 1).where(
+                (quota.line == line) & (quota.month == month) & (quota.used > 0)).execute()
+
     def used(self, line: str, month: str) -> int:
         """Recordings counted for ``line`` in ``month`` ("YYYY-MM"); 0 when none."""
         _check_month(month)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 from datetime import datetime, timedelta
 
+from fsrouter.errors import CallHungUp
 from fsrouter.flow.callfiles import call_file
 from fsrouter.session.call import RecordingStats, recording_stats
 
@@ -31,8 +32,9 @@ def recording_path(ctx) -> str:
 
 
 class StartRecording:
-    """Warn the caller (incoming calls, ``recording.warning``), claim the month's quota and
-    start ``record_session``. Runs once per call, so the warning is never repeated."""
+    """Claim the month's quota, warn the caller (incoming calls, ``recording.warning``) and
+    start ``record_session``. Runs once per call, so the warning is never repeated. A
+    caller who hangs up during the warning gives the quota's slot back."""
 
     name = "recording"
     outcomes = ("next",)
@@ -46,7 +48,12 @@ class StartRecording:
             ctx.step("recording", result="skipped", reason="monthly_limit", month=month)
             return "next"
         if settings.warning and ctx.direction == "inbound":
-            ctx.call.playback(ctx.melody("recording_warning"))
+            try:
+                ctx.call.playback(ctx.melody("recording_warning"))
+            except CallHungUp:  # gone before anything was recorded: the quota keeps its slot
+                ctx.services.store.recordings.give_back(ctx.line.id, month)
+                ctx.step("recording", result="not_started", reason="caller_hung_up", month=month)
+                raise
         path = recording_path(ctx)
         ctx.extra["recording"] = {"recorded": True, "path": path, "month": month,
                                   "started_at": ctx.now().isoformat()}
