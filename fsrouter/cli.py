@@ -105,6 +105,10 @@ def main(argv: list[str] | None = None) -> int:
     except (FsrouterError, ValueError) as exc:
         print(f"fsrouter {args.command}: {exc}", file=sys.stderr)
         return 1
+    except BrokenPipeError:  # the reader went away (``| head``): stop printing, quietly
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # the interpreter's last flush must not fail again
+        return 1
 
 
 def cmd_check(args) -> int:

@@ -8,6 +8,7 @@ read as UTC unless it carries an offset) or a span back from now: ``90m``, ``24h
 
 from __future__ import annotations
 
+import argparse
 import json
 import re
 import sys
@@ -27,9 +28,30 @@ def add_parser(subparsers) -> None:
     show = sub.add_parser("show", help="one call's details")
     show.add_argument("call_uuid")
     listing = sub.add_parser("list", help="calls, newest first")
-    listing.add_argument("--since", type=parse_since, help="ISO date/time (UTC) or a span: 90m, 24h, 7d")
+    listing.add_argument("--since", type=since_arg, help="ISO date/time (UTC) or a span: 90m, 24h, 7d")
     listing.add_argument("--line")
-    listing.add_argument("--limit", type=int, default=50)
+    listing.add_argument("--limit", type=positive_int, default=50, help="at most N calls (default 50)")
+
+
+def since_arg(text: str) -> datetime:
+    """argparse type of ``--since``: parse_since, with a usage error that says what it takes."""
+    try:
+        return parse_since(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is neither an ISO date/time (2026-03-01, 2026-03-01T09:00) nor a span (90m, 24h, 7d)"
+        ) from None
+
+
+def positive_int(text: str) -> int:
+    """argparse type of a count: an int >= 1 (else a usage error)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of 1 or more")
+    return value
 
 
 def parse_since(text: str, *, now: datetime | None = None) -> datetime:

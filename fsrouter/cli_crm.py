@@ -44,7 +44,12 @@ def run(args) -> int:
 def _import(args, config, store) -> int:
     from fsrouter.flow.crm_import import read_crm_csv
 
-    with open(args.file, newline="", encoding="utf-8-sig") as stream:
+    try:
+        stream = open(args.file, newline="", encoding="utf-8-sig")
+    except OSError as exc:
+        print(f"fsrouter crm import: cannot read {args.file}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    with stream:
         entities, problems = read_crm_csv(stream, country=args.country or config.settings.country,
                                           employees=config.employees)
     for problem in problems:

@@ -77,8 +77,18 @@ def test_since_reads_spans_and_iso_times_as_utc():
     assert parse_since("90m", now=now) == now - timedelta(minutes=90)
     assert parse_since("7d", now=now) == now - timedelta(days=7)
     assert parse_since("2026-03-01") == datetime(2026, 3, 1, tzinfo=timezone.utc)
-    with pytest.raises(SystemExit):
-        build_parser().parse_args(["calls", "list", "--since", "yesterday"])
+
+
+@pytest.mark.parametrize("argv, says", [
+    (["--since", "yesterday"], "'yesterday' is neither an ISO date/time"),
+    (["--limit", "-1"], "'-1' is not a whole number of 1 or more"),
+    (["--limit", "ten"], "'ten' is not a whole number of 1 or more"),
+])
+def test_a_bad_since_or_limit_is_a_usage_error_that_says_what_it_takes(argv, says, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        build_parser().parse_args(["calls", "list", *argv])
+    assert exit_.value.code == 2
+    assert says in capsys.readouterr().err
 
 
 def test_recordings_quota_prints_used_and_remaining_for_this_month(tmp_path, made_call, capsys):

@@ -317,6 +317,12 @@ def test_a_missing_config_folder_is_reported(tmp_path):
     assert "no such config folder" in error.message
 
 
+def test_a_file_given_as_the_config_folder_is_reported_as_not_a_folder(tmp_path):
+    (tmp_path / "README.md").write_text("# not a config\n")
+    (error,) = problems(tmp_path / "README.md")
+    assert error.message == "not a folder (a config folder is expected)"
+
+
 def test_a_line_that_is_not_a_mapping_is_reported(cfg):
     (cfg / "numbers" / "junk.yaml").write_text("- just\n- a list\n")
     (error,) = problems()

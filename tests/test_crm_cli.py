@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from fsrouter.cli import main
 from fsrouter.replay.fakefs import Scenario
 from tests.harness import EngineHarness, write_config
@@ -81,3 +83,11 @@ def test_lead_from_call_creates_the_lead_a_manual_line_left_out_once(tmp_path, c
     assert "exclusions" in capsys.readouterr().err
     assert cli(tmp_path, "calls", "show", fake.scenario.uuid) == 0
     assert '"by": "lead-from-call"' in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("name", ["missing.csv", "."])
+def test_an_unreadable_import_file_is_one_line_on_stderr_and_exit_1(tmp_path, capsys, name):
+    write_config(tmp_path / "config")
+    assert cli(tmp_path, "crm", "import", str(tmp_path / name)) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"fsrouter crm import: cannot read {tmp_path / name}: ") and err.count("\n") == 1

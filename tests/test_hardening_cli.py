@@ -164,3 +164,23 @@ def test_a_fault_beyond_the_transcripts_frames_is_an_error_not_a_silent_ok(capsy
     sessions = Path(__file__).resolve().parent / "sessions"
     assert cli_main(["replay", str(sessions), "--fault", "hangup-at=99999999"]) == 1
     assert "beyond this transcript" in capsys.readouterr().err
+
+
+def test_a_reader_that_goes_away_ends_the_command_quietly_without_a_traceback(tmp_path):
+    """``fsrouter ... | head``: the pipe's reader closes, the next print gets EPIPE."""
+    import subprocess
+    import sys
+
+    script = ("import sys; from fsrouter import cli\n"
+              "def spew(args):\n"
+              "    for n in range(100000): print('line', n)\n"
+              "    return 0\n"
+              "cli.cmd_check = spew\n"
+              "sys.exit(cli.main(['check']))\n")
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            cwd=tmp_path)
+    assert proc.stdout.readline() == b"line 0\n"
+    proc.stdout.close()  # as head does after its lines
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=30) == 1
+    assert "Traceback" not in err and "BrokenPipeError" not in err, err

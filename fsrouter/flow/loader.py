@@ -139,7 +139,8 @@ def _draft(root: str | Path) -> Draft:
     folder = Path(root)
     draft = Draft(root=folder.resolve(), shown=str(folder))
     if not draft.root.is_dir():
-        raise ConfigInvalid([ConfigError(str(folder), None, "", "no such config folder")])
+        what = "not a folder (a config folder is expected)" if draft.root.exists() else "no such config folder"
+        raise ConfigInvalid([ConfigError(str(folder), None, "", what)])
     unreadable = _unreadable_folder(draft.root, str(folder))
     if unreadable is not None:
         raise ConfigInvalid([unreadable])
