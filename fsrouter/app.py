@@ -225,7 +225,9 @@ class App:
         self._stop = gevent.event.Event()
         self._purger: gevent.Greenlet | None = None
         self._checkpointer: gevent.Greenlet | None = None
-        self.log.info("config_loaded", version=self.catalog.version, lines=len(self.catalog.config.lines))
+        self.log.info("config_loaded", version=self.catalog.version, lines=len(self.catalog.config.lines),
+                      config=str(self.config_dir.resolve()), store=self.store.description)
+        self._log_config_warnings(self.catalog)
 
     def reload(self) -> bool:
         """Load config/ again and swap it in; on any problem keep the old one. True if swapped."""
@@ -240,7 +242,14 @@ class App:
             return False
         old, self.catalog = self.catalog, catalog
         self.log.info("config_reloaded", version=catalog.version, previous=old.version)
+        self._log_config_warnings(catalog)
         return True
+
+    def _log_config_warnings(self, catalog: Catalog) -> None:
+        """What ``fsrouter check`` warns about (a folder missing on this host, a melody
+        file FreeSWITCH may not play), one ``config_warning`` each: serving goes on."""
+        for warning in catalog.config.warnings:
+            self.log.warning("config_warning", problem=warning.render())
 
     def start(self) -> None:
         """Start accepting calls (returns at once)."""
@@ -318,6 +327,8 @@ class App:
     def _signal_stop(self, name: str) -> None:
         if self._stop.is_set():
             self.log.info("stop_already_in_progress", signal=name)
+        else:
+            self.log.info("stop_requested", signal=name)
         self.stop()
 
     def _signal_reload(self) -> None:

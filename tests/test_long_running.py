@@ -267,3 +267,42 @@ def test_a_reload_noted_while_starting_reloads_once_serving(tmp_path):
         app.stop()
         assert runner.get(timeout=20) == 0
     assert any(e["event"] == "config_reloaded" for e in logs), [e["event"] for e in logs]
+
+
+def test_serve_logs_its_config_folder_and_store_and_what_check_would_warn_about(tmp_path):
+    from fsrouter.app import App, Overrides
+    from tests.harness import write_config
+
+    config = write_config(tmp_path / "config")  # its sounds folder (../sounds) is not there
+    with capture_logs() as logs:
+        app = App(config, Overrides(db=f"sqlite:///{tmp_path / 'w.db'}", listen="127.0.0.1:0"))
+    try:
+        [loaded] = [e for e in logs if e["event"] == "config_loaded"]
+        assert loaded["config"] == str(config.resolve())
+        assert str(tmp_path / "w.db") in loaded["store"]
+        warnings = [e["problem"] for e in logs if e["event"] == "config_warning"]
+        assert any("folders.sounds" in w and "is not a folder" in w for w in warnings), warnings
+    finally:
+        app.shutdown(drain_timeout_s=1)
+
+
+def test_a_sigterm_while_serving_is_logged_with_its_name(tmp_path):
+    import os
+    import signal
+
+    from tests.harness import write_config
+
+    before = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
+    runner, app = _serve_in_a_greenlet(write_config(tmp_path / "config"), None)
+    try:
+        with capture_logs() as logs:
+            while not any(e["event"] == "server_listening" for e in logs):
+                gevent.sleep(0.02)
+            gevent.sleep(0.2)  # serve_forever puts its signal handlers in right after
+            os.kill(os.getpid(), signal.SIGTERM)
+            assert runner.get(timeout=20) == 0
+        assert {"event": "stop_requested", "signal": "SIGTERM"} in [
+            {k: e[k] for k in ("event", "signal") if k in e} for e in logs]
+    finally:
+        for signum, handler in before.items():
+            signal.signal(signum, handler)
