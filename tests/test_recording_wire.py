@@ -108,3 +108,22 @@ def test_a_caller_gone_during_the_warning_records_nothing_and_gives_the_quota_sl
     assert engine.store.recordings.used("kyiv", "2026-05") == 0
     kept = engine.call(Scenario(endpoints={"user/101": "answer"}, created_us=us(2026, 5, 3, 9, 0)))
     assert "record_session" in [e.app for e in kept.executed]  # the month's only slot was still free
+
+
+def test_a_call_the_flow_hangs_up_is_not_recorded_as_the_caller_hanging_up(tmp_path):
+    """FreeSWITCH's hangup events come up to ~20 ms after its +OK: the engine must not
+    send more commands meanwhile, nor take the hangup it asked for for the caller's."""
+    line = LINE.replace("      group: sales\n", "").replace("warning: true", "warning: false").format(limit=10)
+    engine = EngineHarness(write_config(tmp_path / "config", lines={"kyiv": line}),
+                           db_url=f"sqlite:///{tmp_path / 'x.db'}")
+    engine.start()
+    try:
+        fake = engine.call(Scenario(hangup_delay_s=0.05))
+        assert [e.app for e in fake.executed] == ["answer", "record_session", "playback"]
+        record = engine.record(fake.scenario.uuid)
+        assert record.route[-1]["step"] == "hangup"
+        assert "caller_hung_up" not in [s["step"] for s in record.route]
+        [stored] = engine.store.recordings.for_call(fake.scenario.uuid)  # figures from HANGUP_COMPLETE
+        assert stored.duration_s == 2.02
+    finally:
+        engine.stop()

@@ -20,6 +20,7 @@ class CallPort(Protocol):
     created_at: datetime  # Caller-Channel-Created-Time, UTC
     is_up: bool
     hangup_cause: str | None
+    hangup_requested: str | None  # the cause of the flow's own hangup, once sent
 
     def variable(self, name: str) -> str | None: ...
     def answer(self) -> None: ...

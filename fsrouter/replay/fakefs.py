@@ -150,6 +150,8 @@ class FakeFreeSwitch:
             return
         command = headers.get("call-command")
         if command == "hangup":
+            if self.scenario.hangup_delay_s:  # commands sent meanwhile are read after the teardown
+                gevent.sleep(self.scenario.hangup_delay_s)
             self._teardown(headers.get("hangup-cause") or "NORMAL_CLEARING")
             return
         if command != "execute":

@@ -25,7 +25,9 @@ class Scenario:
     session_record_ms: length of a ``record_session`` recording when it stops (the file is
     written with the matching WAV size, capture 04: 2020 ms stereo = 64,684 bytes);
     transfer_to: during an answered bridge the employee transfers the caller to this
-    extension: a second CHANNEL_BRIDGE with a new Other-Leg-Unique-ID (emulated, no capture).
+    extension: a second CHANNEL_BRIDGE with a new Other-Leg-Unique-ID (emulated, no capture);
+    hangup_delay_s: seconds between the ``+OK`` to the app's ``sendmsg hangup`` and the
+    hangup events (a real switch: up to ~20 ms, its poll period, PROTOCOL-NOTES §9).
     """
 
     destination: str = "+380441234567"
@@ -43,6 +45,7 @@ class Scenario:
     caller_cause: str = "NORMAL_CLEARING"
     session_record_ms: int = 2020
     transfer_to: str | None = None
+    hangup_delay_s: float = 0.0
 
 
 @dataclass

@@ -172,6 +172,11 @@ class Call:
     def hangup_cause(self) -> str | None:
         return self.conn.hangup_cause
 
+    @property
+    def hangup_requested(self) -> str | None:
+        """The cause of this side's own ``hangup`` once sent (its events may still be on their way)."""
+        return self.conn.hangup_requested
+
     # ------------------------------------------------------------ applications
     def execute(self, app: str, arg: str | None = None, *, timeout_s: float | None = None) -> Event:
         """Run any dptools application; returns its CHANNEL_EXECUTE_COMPLETE event."""

@@ -170,6 +170,7 @@ class EslConnection(OutboundSession):
         self.before_read = before_read
         self.channel_uuid: str | None = None
         self.hangup_cause: str | None = None
+        self.hangup_requested: str | None = None  # the cause this side's hangup asked for
         self.hangup_event: Event | None = None
         self.hangup_complete: Event | None = None
         self.answered = False
@@ -621,9 +622,12 @@ class EslConnection(OutboundSession):
         return self.send_raw(commands.api(command), timeout_s=timeout_s).text()
 
     def hangup(self, cause: str) -> None:
-        """Ask FreeSWITCH to hang the channel up with ``cause`` (does not wait)."""
+        """Ask FreeSWITCH to hang the channel up with ``cause`` (does not wait; the
+        hangup events follow up to ~20 ms after the reply). ``hangup_requested`` keeps
+        the cause from then on."""
         if not self._hung_up.is_set():
             self.send_raw(commands.hangup(cause))
+            self.hangup_requested = self.hangup_requested or cause
 
     def wait_hangup(self, timeout_s: float) -> bool:
         """Wait for CHANNEL_HANGUP (or the socket to go); True if it came in time."""

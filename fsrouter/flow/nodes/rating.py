@@ -21,7 +21,7 @@ RATING_TIMEOUT_S = 7.0
 
 def after_conversation(ctx) -> None:
     """The engine's post-flow step: stop the recording, then ask for a rating when due."""
-    if not ctx.call.is_up:
+    if ctx.call.hangup_requested or not ctx.call.is_up:  # the flow hung up: nothing to ask
         return
     stop_recording(ctx)
     if ctx.line.rating.enabled and ctx.answered_by is not None:
