@@ -116,6 +116,13 @@ routing:
   crm_responsible: {enabled: true, ring_time: 25, no_answer: voicemail}
   group: solo
 """),
+    "menu-crm": _line("+380441000013", """\
+routing:
+  greeting: false
+  ivr: main
+  crm_responsible: {enabled: true, ring_time: 25, no_answer: queue}
+  group: sales
+"""),
     "even": _line("+380441000008", "routing:\n  greeting: false\n  group: even\n"),
     "everyone": _line("+380441000009", "routing:\n  greeting: false\n  group: everyone\n"),
     "absent": _line("office-absent", """\

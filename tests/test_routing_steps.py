@@ -185,6 +185,20 @@ def test_an_unanswered_responsible_manager_with_voicemail_takes_a_message_for_th
     assert steps(record, "crm_responsible")[0] == ("crm_responsible", "bob", "rejected")
 
 
+def test_an_ivr_key_that_leads_to_a_group_rings_the_responsible_manager_first(engine):
+    engine.store.crm.add_contact(name="Client", phones=[CALLER], responsible="dave")
+    fake, record = call(engine, "menu-crm", digits=["1"], endpoints={"user/104": "answer"})
+    assert [endpoints(b) for b in bridges(fake)] == [["user/104"]]
+    assert steps(record, "crm_responsible") == [("crm_responsible", "dave", "answered")]
+    # not answered, no_answer queue: on to the group the caller chose
+    fake, record = call(engine, "menu-crm", digits=["1"], endpoints={"user/104": "busy", "user/101": "answer"})
+    assert [endpoints(b) for b in bridges(fake)] == [["user/104"], ["user/101"]]
+    assert record.answered_by == "alice"
+    # a key that names an employee is the caller's own choice: no detour
+    fake, _ = call(engine, "menu-crm", digits=["3"], endpoints={"user/101": "answer"})
+    assert [endpoints(b) for b in bridges(fake)] == [["user/101"]]
+
+
 def test_an_unknown_caller_skips_the_crm_step(engine):
     fake, record = call(engine, "crm-queue", endpoints={"user/104": "answer"})
     assert record.route[0] == {"step": "crm_responsible", "caller": CALLER, "result": "no_match",

@@ -6,6 +6,8 @@ node after it, so a step that does not apply passes the call on)::
     answer -> working_hours -> sip_to_header -> greeting (+ extension dialing) -> ivr
            -> crm_responsible -> group -> group_no_answer          (or hangup: no group)
 
+An IVR key that leads to a group runs the same crm_responsible node before that group.
+
 Steps a line does not use are simply absent from its graph. ``answered`` goes to
 ``after_answer`` (the end for now: the place for post-call steps such as rating); ``done``
 ends the flow. Side branches (after_hours) are added after the main chain and are reached
@@ -55,13 +57,15 @@ def build_flow(line, config) -> Flow:
               answered=after_answer, done=END)
     elif routing.greeting:
         b.add("greeting", Greeting())
+    # 5. the CRM's responsible manager, also before a group an IVR key leads to
+    crm_responsible = CrmResponsible(routing.crm_responsible) if routing.crm_responsible.enabled else None
     # 4. IVR
     if routing.ivr:
-        b.add("ivr", Ivr(routing.ivr, config.menus, routing.extension_dialing, longest_extension(config)),
+        b.add("ivr", Ivr(routing.ivr, config.menus, routing.extension_dialing, longest_extension(config),
+                         crm_responsible=crm_responsible),
               answered=after_answer, done=END)
-    # 5. the CRM's responsible manager
-    if routing.crm_responsible.enabled:
-        b.add("crm_responsible", CrmResponsible(routing.crm_responsible), answered=after_answer, done=END)
+    if crm_responsible is not None:
+        b.add("crm_responsible", crm_responsible, answered=after_answer, done=END)
     # 6. the group (skip_absent, 7., applies inside every step that rings)
     if routing.group:
         group = config.groups[routing.group]

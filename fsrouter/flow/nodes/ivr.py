@@ -32,19 +32,23 @@ class Ivr:
 
     menus: id -> flow.model.Menu; extension: the line's ``routing.extension_dialing``
     (ring_time and no_answer for ``{employee: ...}`` and ``dial_extension``); max_digits:
-    the longest extension. Outcomes: ``answered``; ``done`` (voicemail, hang-up, a group's
-    no-answer action, attempts used up); ``next`` (an employee did not answer and their
-    no_answer says continue: the remaining routing steps follow).
+    the longest extension; crm_responsible: the line's step 5 node (CrmResponsible) or
+    None: a key that leads to a group (a queue, step 6) rings the caller's responsible
+    manager first, in the spec's order; a key that names an employee does not.
+    Outcomes: ``answered``; ``done`` (voicemail, hang-up, a group's no-answer action,
+    attempts used up); ``next`` (an employee did not answer and their no_answer says
+    continue: the remaining routing steps follow).
     """
 
     name = "ivr"
     outcomes = ("answered", "done", "next")
 
-    def __init__(self, root: str, menus, extension, max_digits: int):
+    def __init__(self, root: str, menus, extension, max_digits: int, crm_responsible=None):
         self.root = root
         self.menus = menus
         self.extension = extension
         self.max_digits = max_digits
+        self.crm_responsible = crm_responsible
 
     def run(self, ctx) -> str:
         stack = [self.root]
@@ -113,6 +117,10 @@ class Ivr:
         """Do an action that leaves the menus; "stay" when the caller is back in the menu
         (dial_extension with no or an unknown extension)."""
         if kind == "group":
+            if self.crm_responsible is not None:  # step 5 before the queue
+                outcome = self.crm_responsible.run(ctx)
+                if outcome != "next":
+                    return outcome
             group = ctx.config.groups[target]
             if RingGroup(group).run(ctx) == "answered":
                 return "answered"
