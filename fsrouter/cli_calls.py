@@ -81,11 +81,16 @@ def run(args) -> int:
         for record in records:
             rating = (record.extra.get("rating") or {}).get("grade")
             print(f"{_when(record.started_at)}  {record.call_uuid}  {record.direction:<8} {record.line or '-':<10} "
-                  f"{record.caller} -> {record.destination}  answered_by={record.answered_by or '-'}  "
+                  f"{record.caller} -> {record.destination}  answered_by={answerer(record)}  "
                   f"{record.hangup_cause or '-'}  rating={rating or '-'}")
         return 0
     finally:
         store.close()
+
+
+def answerer(record) -> str:
+    """Who answered: the employee, else the outside number the call was forwarded to, else -."""
+    return record.answered_by or record.extra.get("answered_number") or "-"
 
 
 def render_call(record, recordings) -> str:
@@ -95,7 +100,7 @@ def render_call(record, recordings) -> str:
         f"line        {record.line or '-'} ({record.direction})",
         f"from / to   {record.caller} -> {record.destination}",
         f"started     {_when(record.started_at)}",
-        f"answered    {_when(record.answered_at)} by {record.answered_by or '-'}",
+        f"answered    {_when(record.answered_at)} by {answerer(record)}",
         f"ended       {_when(record.ended_at)} ({record.hangup_cause or '-'})",
         f"config      {record.config_version or '-'}",
         "route:",

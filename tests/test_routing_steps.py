@@ -245,6 +245,17 @@ def test_a_group_nobody_answers_forwards_to_its_number_through_the_line_gateway(
     assert record.route[-1]["step"] == "group_forward"
 
 
+def test_a_forward_answered_outside_is_an_answered_call_with_the_number_that_took_it(engine):
+    from fsrouter.cli_calls import render_call
+
+    fake, record = call(engine, "everyone", endpoints={"sofia/gateway/trunk/+380501112233": "answer"})
+    assert record.route[-1] == {"step": "group_forward", "number": "+380501112233", "result": "answered",
+                                "cause": "NORMAL_CLEARING"}
+    assert record.answered_by is None and record.answered_at is not None
+    assert record.extra["answered_number"] == "+380501112233"
+    assert " by +380501112233" in render_call(record, [])
+
+
 def test_a_member_already_on_a_call_is_not_rung(engine):
     assert engine.store.employees.mark_busy("bob", "another-call")
     fake, record = call(engine, "everyone", endpoints={"user/103": "answer"})

@@ -84,8 +84,16 @@ class CallContext:
         self.services.store.employees.mark_free(employee, self.call.uuid)
         self.claims.discard(employee)
 
+    def number_answered(self, number: str) -> None:
+        """Called (as ``employee_answered``) when an outside number the call was forwarded
+        to answers: the call is answered from now (``answered_at``), by nobody on the staff;
+        the number is kept in ``extra["answered_number"]``."""
+        if self.answered_at is None:
+            self.answered_at = self.now()
+        self.extra["answered_number"] = number
+
     def employee_answered(self, employee: str) -> None:
         """Called (while frames are dispatched, see session.connection) when an employee's leg is bridged to the caller."""
-        if self.answered_by is None:
+        if self.answered_at is None:
             self.answered_at = self.now()
         self.answered_by = employee

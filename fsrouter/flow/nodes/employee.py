@@ -47,7 +47,7 @@ def forward_to_phones(ctx, employee, *, ring_time_s: int, step: str) -> bool:
         result = forward(ctx, phone, gateway=ctx.line.outbound.gateway, step=step,
                          ring_time_s=ring_time_s, employee=employee.id)
         if result.answered:
-            ctx.employee_answered(employee.id)
+            ctx.employee_answered(employee.id)  # also when FreeSWITCH sent no CHANNEL_BRIDGE
             return True
     return False
 

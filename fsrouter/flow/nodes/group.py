@@ -60,12 +60,27 @@ class GroupNoAnswer:
         return "done"
 
 
-def forward(ctx, number: str, *, gateway: str | None, step: str, ring_time_s: int = 60, **route_fields):
+def forward(ctx, number: str, *, gateway: str | None, step: str, ring_time_s: int = 60,
+            employee: str | None = None, **route_fields):
     """Bridge the caller to an outside ``number`` (E.164) through the line's gateway for at
-    most ``ring_time_s`` seconds of ringing; returns the BridgeResult, written to the route."""
+    most ``ring_time_s`` seconds of ringing; returns the BridgeResult, written to the route.
+
+    employee: whose phone ``number`` is (they are then the call's ``answered_by``); else
+    the call is answered by the number (``answered_at``, ``extra["answered_number"]``).
+    """
     prepare_bridging(ctx)
     # without a gateway the number is left to FreeSWITCH's own dialplan (context "default")
     target = f"sofia/gateway/{gateway}/{number}" if gateway else f"loopback/{number}/default"
-    result = ctx.call.bridge(f"{{originate_timeout={int(ring_time_s)}}}{target}", ring_time_s=ring_time_s)
+
+    def on_answer(_other_leg: str | None) -> None:
+        if employee is not None:
+            ctx.employee_answered(employee)
+        else:
+            ctx.number_answered(number)
+
+    result = ctx.call.bridge(f"{{originate_timeout={int(ring_time_s)}}}{target}", ring_time_s=ring_time_s,
+                             on_answer=on_answer)
+    if employee is not None:
+        route_fields["employee"] = employee
     ctx.step(step, number=number, result=result.outcome, cause=result.cause, **route_fields)
     return result
