@@ -121,3 +121,20 @@ def test_without_reassign_on_transfer_the_lead_keeps_its_responsible(engine_with
     fake = engine.call(Scenario(caller=UNKNOWN, endpoints={"user/101": "answer"}, transfer_to="103"))
     assert engine.store.crm.lead(lead_id).responsible == "alice"
     assert "reassigned" not in engine.record(fake.scenario.uuid).extra["crm"]
+
+
+def test_an_unanswered_new_caller_belongs_to_the_first_employee_the_call_rang(tmp_path):
+    line = crm_line().replace("      group: sales\n", "      ivr: main\n      group: sales\n")
+    menus = 'ivr:\n  main:\n    prompt: default\n    keys:\n      "2": {group: support}\n'
+    groups = "groups:\n  sales: {members: [alice, bob], strategy: in_order, ring_time: 20, no_answer: hangup}\n" \
+             "  support: {members: [carol], strategy: in_order, ring_time: 20, no_answer: hangup}\n"
+    engine = EngineHarness(write_config(tmp_path / "config", lines={"kyiv": line}, groups=groups,
+                                        extra={"ivr.yaml": menus}), db_url=f"sqlite:///{tmp_path / 'x.db'}")
+    engine.start()
+    try:
+        fake = engine.call(Scenario(caller=UNKNOWN, digits=["2"]))  # support; carol does not answer
+        assert engine.record(fake.scenario.uuid).answered_by is None
+        [match] = engine.store.crm.matches(UNKNOWN)
+        assert match.responsible == "carol"  # not alice, the first of the line's own group
+    finally:
+        engine.stop()

@@ -13,7 +13,8 @@
 * After the call (:func:`settle_crm`): no match, ``create_lead: auto``, a direction listed
   in ``create_lead_for`` and a number not in ``exclusions``: a lead is created (phone, line,
   ``lead_source``, responsible = for an outgoing call the employee who placed it, else
-  who talked to the caller, else the group's first member).
+  who talked to the caller, else the first employee the call rang (the group an IVR key
+  chose, say), else the first member of the line's group).
   With ``reassign_on_transfer`` the lead's responsible becomes the transfer's target.
 """
 
@@ -114,7 +115,7 @@ def settle_crm(ctx, hangup_complete=None) -> None:
         return
     first = ctx.answered_by if not settings.reassign_on_transfer else talker
     placer = (ctx.extra.get("outbound") or {}).get("employee") if ctx.direction == "outbound" else None
-    responsible = placer or first or group_first_member(ctx)
+    responsible = placer or first or first_rung(ctx) or group_first_member(ctx)
     lead_id = crm.add_lead(phone=info["phone"], line=ctx.line.id, source=settings.lead_source,
                            responsible=responsible)
     info["lead"] = {"created": True, "id": lead_id, "responsible": responsible}
@@ -135,6 +136,14 @@ def _no_lead_reason(ctx, phone: str | None) -> str | None:
         return "no_number"
     if phone in settings.exclusions:
         return "excluded"
+    return None
+
+
+def first_rung(ctx) -> str | None:
+    """The first employee this call rang (route steps naming an employee not skipped), or None."""
+    for step in ctx.route:
+        if step.get("employee") and step.get("result") != "skipped":
+            return step["employee"]
     return None
 
 
