@@ -62,6 +62,18 @@ class EslTimeout(FsrouterError):
         super().__init__(f"no {what} within {timeout_s:g} s")
 
 
+class EslCommandRefused(FsrouterError):
+    """FreeSWITCH answered a command with ``-ERR`` (``reply``: its Reply-Text), so what
+    the command would start never comes (an execute's completion, say)."""
+
+    code = "esl_command_refused"
+
+    def __init__(self, command: str, reply: str | None):
+        super().__init__(f"{command}: FreeSWITCH replied {reply!r}")
+        self.command = command
+        self.reply = reply
+
+
 class EslUnavailable(FsrouterError):
     """The inbound event socket is not connected (FreeSWITCH down, restarting, refused auth)."""
 

@@ -1,6 +1,6 @@
 """Calls driven end to end: the fake FreeSWITCH dials the real engine over TCP."""
 
-from fsrouter.replay.fakefs import Scenario
+from fsrouter.replay.fakefs import FakeFreeSwitch, Scenario
 
 
 def apps(fake):
@@ -101,3 +101,12 @@ def test_caller_hanging_up_while_talking_keeps_who_answered(engine):
     assert record.answered_by == "alice"
     assert record.answered_at is not None
     assert record.route[-1]["step"] == "caller_hung_up"
+
+
+def test_an_execute_freeswitch_refuses_ends_the_call_at_once_instead_of_waiting_for_its_completion(engine):
+    fake = FakeFreeSwitch(Scenario(refused_app="playback")).run(engine.address, timeout_s=10)
+    assert fake.hangup_cause == "NORMAL_TEMPORARY_FAILURE"
+    record = engine.record(fake.scenario.uuid)
+    assert record.route[-1] == {"step": "command_refused", "command": "execute playback",
+                                "reply": f"-ERR invalid session id [{fake.scenario.uuid}]"}
+    assert engine.wait_idle()

@@ -10,7 +10,7 @@ from typing import Callable
 
 import gevent
 
-from fsrouter.errors import CallHungUp, EslTimeout
+from fsrouter.errors import CallHungUp, EslCommandRefused, EslTimeout
 from fsrouter.esl import names as N
 from fsrouter.flow.catalog import Catalog
 from fsrouter.flow.context import CallContext, Services
@@ -72,6 +72,10 @@ class Engine:
         except EslTimeout as exc:
             ctx.log.warning("flow_timed_out", waiting_for=exc.what, timeout_s=exc.timeout_s)
             cause = N.HangupCause.RECOVERY_ON_TIMER_EXPIRE
+        except EslCommandRefused as exc:
+            ctx.log.warning("command_refused", command=exc.command, reply=exc.reply)
+            ctx.step("command_refused", command=exc.command, reply=exc.reply)
+            cause = N.HangupCause.NORMAL_TEMPORARY_FAILURE
         except gevent.GreenletExit:
             ctx.step("cut_by_shutdown")
             cause = N.HangupCause.MANAGER_REQUEST

@@ -126,8 +126,12 @@ class FakeFreeSwitch:
             self.closed_by = "fs"
             return False
         elif word == "sendmsg":
-            self._send(command_reply("+OK"))
-            self._sendmsg(frame)
+            refused = self.scenario.refused_app
+            if refused and {k.lower(): v for k, v in frame.headers.items()}.get("execute-app-name") == refused:
+                self._send(command_reply(f"-ERR invalid session id [{self.channel.uuid}]"))
+            else:
+                self._send(command_reply("+OK"))
+                self._sendmsg(frame)
         else:
             self._send(command_reply("-ERR command not found"))
         if self._hung_up and not self._lingering:

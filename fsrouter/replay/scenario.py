@@ -27,7 +27,9 @@ class Scenario:
     transfer_to: during an answered bridge the employee transfers the caller to this
     extension: a second CHANNEL_BRIDGE with a new Other-Leg-Unique-ID (emulated, no capture);
     hangup_delay_s: seconds between the ``+OK`` to the app's ``sendmsg hangup`` and the
-    hangup events (a real switch: up to ~20 ms, its poll period, PROTOCOL-NOTES §9).
+    hangup events (a real switch: up to ~20 ms, its poll period, PROTOCOL-NOTES §9);
+    refused_app: an application whose ``sendmsg execute`` gets ``-ERR`` and never runs
+    (mod_event_socket's reply for a session it cannot find).
     """
 
     destination: str = "+380441234567"
@@ -46,6 +48,7 @@ class Scenario:
     session_record_ms: int = 2020
     transfer_to: str | None = None
     hangup_delay_s: float = 0.0
+    refused_app: str | None = None
 
 
 @dataclass

@@ -43,7 +43,7 @@ from gevent import getcurrent as _getcurrent
 from gevent.hub import get_hub as _get_hub
 from greenswitch.esl import OutboundSession
 
-from fsrouter.errors import CallHungUp, EslProtocolError, EslTimeout
+from fsrouter.errors import CallHungUp, EslCommandRefused, EslProtocolError, EslTimeout
 from fsrouter.esl import Event, Frame, FrameParser, commands
 from fsrouter.esl import names as N
 
@@ -600,7 +600,8 @@ class EslConnection(OutboundSession):
 
         The completion is the event whose ``Application-UUID`` equals the fresh
         ``Event-UUID`` sent with the command. raises CallHungUp when the channel hangs up
-        first, EslTimeout after ``timeout_s`` seconds.
+        first, EslTimeout after ``timeout_s`` seconds, EslCommandRefused when FreeSWITCH
+        answers the command with ``-ERR`` (nothing runs, so no completion would come).
         """
         if self._hung_up.is_set():
             raise CallHungUp(self.channel_uuid, self.hangup_cause)
@@ -608,7 +609,9 @@ class EslConnection(OutboundSession):
         waiter = _Slot()
         self._executes[event_uuid] = waiter
         try:
-            self.send_raw(commands.execute(app, arg, event_uuid))
+            reply = self.send_raw(commands.execute(app, arg, event_uuid))
+            if not reply.is_ok:  # nothing will run: no completion will come
+                raise EslCommandRefused(f"execute {app}", reply.reply_text)
             if not self._await(waiter.is_done, waiter.wait, timeout_s):
                 raise EslTimeout(f"{app} completion", timeout_s, self.channel_uuid)
             return waiter.result()
