@@ -97,5 +97,7 @@ def test_an_outgoing_call_is_recorded_without_the_recording_warning(engine_for):
     assert apps.index("record_session") < apps.index("bridge")
     record = engine.record(fake.scenario.uuid)
     assert record.extra["recording"]["recorded"] is True
+    [step] = [s for s in record.route if s["step"] == "recording"]
+    assert step["warning"] is False  # the route says what the caller heard
     [stored] = engine.store.recordings.for_call(fake.scenario.uuid)
     assert stored.path == record.extra["recording"]["path"] and "_101_" in stored.path

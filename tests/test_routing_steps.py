@@ -177,6 +177,15 @@ def test_an_unanswered_responsible_manager_with_forward_to_phone_gets_the_call_o
     assert record.answered_by == "bob"
 
 
+def test_a_responsible_manager_on_another_call_is_not_forwarded_to_either(engine):
+    engine.store.crm.add_contact(name="Client", phones=[CALLER], responsible="bob")
+    assert engine.store.employees.mark_busy("bob", "another-call")
+    fake, record = call(engine, "crm-forward", endpoints={"user/104": "answer"})
+    assert [endpoints(b) for b in bridges(fake)] == [["user/104"]]  # not bob's mobile: the group
+    assert record.route[1] == {"step": "crm_responsible_forward", "employee": "bob", "result": "skipped",
+                               "reason": "busy"}
+
+
 def test_an_unanswered_responsible_manager_with_voicemail_takes_a_message_for_them(engine):
     engine.store.crm.add_contact(name="Client", phones=[CALLER], responsible="bob")
     fake, record = call(engine, "crm-voicemail", endpoints={"user/102": "rejected"})

@@ -57,12 +57,14 @@ def after_no_answer(ctx, employee, action: str, *, outcome: str, ring_time_s: in
 
     action: "forward_to_phone" | "voicemail" | "continue" | "queue". Returns the flow
     outcome: "answered" (a phone answered), "done" (a message was taken) or "next" (carry
-    on with the remaining routing steps). An absent employee is never forwarded to (their
-    phones would ring too): the call carries on.
+    on with the remaining routing steps). An absent employee, or one on another call, is
+    never forwarded to (their phones would ring for someone not free to talk): the call
+    carries on.
     """
     if action == "forward_to_phone":
-        if outcome == ABSENT:
-            ctx.step(f"{step}_forward", employee=employee.id, result="skipped", reason="absent")
+        if outcome in (ABSENT, SKIPPED):
+            reason = "absent" if outcome == ABSENT else "busy"
+            ctx.step(f"{step}_forward", employee=employee.id, result="skipped", reason=reason)
             return "next"
         answered = forward_to_phones(ctx, employee, ring_time_s=ring_time_s, step=f"{step}_forward")
         return "answered" if answered else "next"

@@ -58,7 +58,8 @@ class StartRecording:
         ctx.extra["recording"] = {"recorded": True, "path": path, "month": month,
                                   "started_at": ctx.now().isoformat()}
         ctx.call.record_session(ctx.on_freeswitch(path))
-        ctx.step("recording", result="started", path=path, warning=bool(settings.warning))
+        ctx.step("recording", result="started", path=path,
+                 warning=bool(settings.warning) and ctx.direction == "inbound")  # what the caller heard
         return "next"
 
 
