@@ -16,6 +16,7 @@ from fsrouter.flow.catalog import Catalog
 from fsrouter.flow.context import CallContext, Services
 from fsrouter.flow.graph import END
 from fsrouter.flow.outbound import placed_call
+from fsrouter.flow.phone import normalize
 from fsrouter.flow.postcall import after_flow, settle
 from fsrouter.store import CallRecord
 
@@ -112,7 +113,7 @@ class Engine:
         settle(ctx, complete)  # recording row, CRM lead: noted in ctx.extra before the record
         record = CallRecord(
             call_uuid=call.uuid, line=ctx.line.id if ctx.line else None, direction=ctx.direction,
-            caller=call.caller, destination=call.destination, started_at=call.created_at,
+            caller=call.caller, destination=recorded_destination(ctx), started_at=call.created_at,
             answered_at=ctx.answered_at, ended_at=self.services.clock(), hangup_cause=hangup_cause,
             route=tuple(ctx.route), answered_by=ctx.answered_by, config_version=catalog.version,
             extra=ctx.extra,
@@ -129,3 +130,16 @@ class Engine:
             ctx.log.error("call_record_lost", error=repr(exc), record=repr(record))
         ctx.log.info("call_ended", hangup_cause=hangup_cause, answered_by=ctx.answered_by,
                      steps=len(ctx.route))
+
+
+def recorded_destination(ctx) -> str:
+    """The destination a call record keeps: for an incoming call on a DID line, the
+    line's E.164 number when the dialed one is that number written another way
+    (``0441234567``) or empty (the line found by ``fsrouter_number``); otherwise
+    ``Caller-Destination-Number`` as FreeSWITCH sent it."""
+    raw = ctx.call.destination
+    line = ctx.line
+    if ctx.direction == "inbound" and line is not None and line.number.startswith("+"):
+        if not raw or raw == line.number or normalize(raw, ctx.config.settings.country) == line.number:
+            return line.number
+    return raw
