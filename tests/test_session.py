@@ -84,7 +84,7 @@ def test_a_malformed_frame_ends_that_call_cleanly_and_the_server_keeps_serving(t
         assert any(e["event"] == "frame_rejected" for e in logs)
         assert not any(e.get("log_level") == "error" for e in logs), [e for e in logs if e.get("log_level") == "error"]
         record = h.record(peer.channel.uuid)
-        assert record is not None and record.route[-1]["step"] == "caller_hung_up"
+        assert record is not None and record.route[-1] == {"step": "connection_lost", "reason": "frame_rejected"}
         from fsrouter.replay.fakefs import Scenario
 
         fake = h.call(Scenario(endpoints={"user/101": "answer"}))
@@ -173,7 +173,7 @@ def test_a_malformed_event_in_the_middle_of_a_call_ends_that_call_with_a_record(
             assert peer.next_command() is None  # closed at once, not after execute_timeout
             assert h.wait_idle()
         assert any(e["event"] == "frame_rejected" for e in logs)
-        assert h.record(peer.channel.uuid).route[-1]["step"] == "caller_hung_up"
+        assert h.record(peer.channel.uuid).route[-1] == {"step": "connection_lost", "reason": "frame_rejected"}
     finally:
         h.stop()
 

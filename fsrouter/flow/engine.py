@@ -68,7 +68,10 @@ class Engine:
                 self.run_flow(catalog.flows[line.id], ctx)
                 after_flow(ctx)  # recording stop, rating: the caller is still on the line
         except CallHungUp as exc:
-            if not call.hangup_requested:  # not the hangup the flow itself asked for
+            if call.connection_lost:  # FreeSWITCH's socket went without a hangup: say so
+                ctx.step("connection_lost", reason=call.connection_lost)
+                ctx.log.warning("connection_lost", reason=call.connection_lost)
+            elif not call.hangup_requested:  # not the hangup the flow itself asked for
                 ctx.step("caller_hung_up", hangup_cause=exc.hangup_cause or call.hangup_cause)
         except EslTimeout as exc:
             ctx.log.warning("flow_timed_out", waiting_for=exc.what, timeout_s=exc.timeout_s)

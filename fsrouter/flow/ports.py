@@ -21,6 +21,7 @@ class CallPort(Protocol):
     is_up: bool
     hangup_cause: str | None
     hangup_requested: str | None  # the cause of the flow's own hangup, once sent
+    connection_lost: str | None  # why the socket went before any hangup was seen
 
     def variable(self, name: str) -> str | None: ...
     def answer(self) -> None: ...

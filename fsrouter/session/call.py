@@ -173,6 +173,12 @@ class Call:
         return self.conn.hangup_cause
 
     @property
+    def connection_lost(self) -> str | None:
+        """Why FreeSWITCH's socket went away before any hangup was seen (``socket_closed``,
+        ``socket_error``...), None otherwise: the caller may not have hung up at all."""
+        return self.conn.lost
+
+    @property
     def hangup_requested(self) -> str | None:
         """The cause of this side's own ``hangup`` once sent (its events may still be on their way)."""
         return self.conn.hangup_requested

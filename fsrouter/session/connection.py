@@ -171,6 +171,7 @@ class EslConnection(OutboundSession):
         self.channel_uuid: str | None = None
         self.hangup_cause: str | None = None
         self.hangup_requested: str | None = None  # the cause this side's hangup asked for
+        self.lost: str | None = None  # why the socket went before any hangup (see _gone)
         self.hangup_event: Event | None = None
         self.hangup_complete: Event | None = None
         self.answered = False
@@ -479,7 +480,10 @@ class EslConnection(OutboundSession):
                 waiter.set_exception(exc)
 
     def _gone(self, why: str) -> None:
-        """The socket is gone: fail every wait (replies too)."""
+        """The socket is gone: fail every wait (replies too). Gone before any hangup was
+        seen, the channel's fate is unknown: ``lost`` keeps why (``socket_closed``...)."""
+        if not self._hung_up.is_set() and self.lost is None:
+            self.lost = why
         self.connected = False
         self._hangup_seen(self.hangup_cause)
         self._ended.set()
