@@ -123,6 +123,8 @@ def test_a_call_the_flow_hangs_up_is_not_recorded_as_the_caller_hanging_up(tmp_p
         record = engine.record(fake.scenario.uuid)
         assert record.route[-1]["step"] == "hangup"
         assert "caller_hung_up" not in [s["step"] for s in record.route]
+        hangups = [raw for _, side, raw in fake.transcript if side == "app" and b"call-command: hangup" in raw]
+        assert len(hangups) == 1  # not a second one while the first one's events are on their way
         [stored] = engine.store.recordings.for_call(fake.scenario.uuid)  # figures from HANGUP_COMPLETE
         assert stored.duration_s == 2.02
     finally:

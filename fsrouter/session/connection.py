@@ -634,10 +634,11 @@ class EslConnection(OutboundSession):
     def hangup(self, cause: str) -> None:
         """Ask FreeSWITCH to hang the channel up with ``cause`` (does not wait; the
         hangup events follow up to ~20 ms after the reply). ``hangup_requested`` keeps
-        the cause from then on."""
-        if not self._hung_up.is_set():
+        the cause from then on; a second hangup sends nothing (the first one's events are
+        on their way)."""
+        if not self._hung_up.is_set() and self.hangup_requested is None:
             self.send_raw(commands.hangup(cause))
-            self.hangup_requested = self.hangup_requested or cause
+            self.hangup_requested = cause
 
     def wait_hangup(self, timeout_s: float) -> bool:
         """Wait for CHANNEL_HANGUP (or the socket to go); True if it came in time."""
