@@ -203,3 +203,103 @@ def test_a_readonly_error_names_the_files_this_process_may_not_write(sqlite_t, m
     with pytest.raises(StoreError, match=f"readonly database \\(not writable: {re.escape(shm)}\\)$"):
         with connector.work() as database:
             database.execute_sql("INSERT INTO t VALUES (1)")
+
+
+class _SilentPostgres:
+    """A TCP port in front of the real PostgreSQL that can go silent: it accepts and
+    then relays nothing, as a host whose database process hangs (or a firewall that
+    drops) does. ``freeze()`` stops relaying on the connections made so far too."""
+
+    def __init__(self, relay: bool):
+        import gevent
+        from gevent.server import StreamServer
+
+        self.relay = relay
+        self._gevent = gevent
+        self.server = StreamServer(("127.0.0.1", 0), self._handle)
+        self.server.start()
+        self.port = self.server.server_port
+
+    def freeze(self) -> None:
+        self.relay = False
+
+    def _handle(self, client, _address):
+        from gevent import socket as gsocket
+
+        if not self.relay:
+            self._gevent.sleep(3600)
+            return
+        upstream = gsocket.create_connection(("127.0.0.1", 5432))
+
+        def pump(src, dst):
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    return
+                while not self.relay:  # frozen: hold everything from now on
+                    self._gevent.sleep(3600)
+                dst.sendall(data)
+
+        jobs = [self._gevent.spawn(pump, client, upstream), self._gevent.spawn(pump, upstream, client)]
+        self._gevent.joinall(jobs, count=1)
+        self._gevent.killall(jobs)
+
+    def close(self) -> None:
+        self.server.stop(timeout=0)
+
+
+def test_a_postgresql_host_that_accepts_and_never_answers_fails_the_open_within_connect_timeout(pg_schema):
+    import time
+
+    silent = _SilentPostgres(relay=False)
+    try:
+        started = time.monotonic()
+        with pytest.raises(StoreError, match="silent for 2 s connecting"):
+            open_store(f"postgresql://{pg_schema.user}@127.0.0.1:{silent.port}/test?connect_timeout=2")
+        assert time.monotonic() - started < 10
+    finally:
+        silent.close()
+
+
+def test_a_postgresql_server_that_goes_silent_mid_query_costs_one_timeout_and_the_record_is_spooled(
+        pg_schema, tmp_path, monkeypatch):
+    import time
+
+    from fsrouter.store import db
+
+    monkeypatch.setattr(db, "PG_QUERY_TIMEOUT_S", 1)
+    silent = _SilentPostgres(relay=True)
+    options = pg_schema.url.split("?", 1)[1]
+    store = open_store(f"postgresql://{pg_schema.user}@127.0.0.1:{silent.port}/test?{options}",
+                       spool_dir=tmp_path / "spool")
+    try:
+        store.calls.save(make_call("before"))
+        silent.freeze()
+        started = time.monotonic()
+        store.calls.save(make_call("while-silent"))  # no exception: spooled
+        assert time.monotonic() - started < 5
+        assert (tmp_path / "spool" / "calls.jsonl").read_text().count("while-silent") == 1
+    finally:
+        store.close()
+        silent.close()
+
+
+def test_the_gevent_wait_callback_gives_up_on_a_query_the_server_never_answers(pg_schema, monkeypatch):
+    import psycopg2
+
+    from fsrouter.store import db
+
+    monkeypatch.setattr(db, "PG_QUERY_TIMEOUT_S", 1)
+    silent = _SilentPostgres(relay=True)
+    conn = psycopg2.connect(host="127.0.0.1", port=silent.port, user=pg_schema.user, dbname="test")
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT 1")
+            assert cur.fetchone() == (1,)
+            silent.freeze()
+            with pytest.raises(psycopg2.OperationalError, match="silent for 1 s during a query"):
+                cur.execute("SELECT 2")
+        assert conn.closed  # psycopg2 closed it: the pool will not hand it out again
+    finally:
+        conn.close()
+        silent.close()

@@ -14,7 +14,9 @@ URLs:
 - ``postgresql://user:password@host:port/dbname?option=value`` (or ``postgres://``): a
   pool of at most 20 connections, recycled after 300 s; a unit of work waits up to 10 s
   for a free connection. Query options go to libpq as they are (``sslmode``,
-  ``options=-csearch_path%3Dmyschema``, ...); ``connect_timeout`` defaults to 5 s.
+  ``options=-csearch_path%3Dmyschema``, ...); ``connect_timeout`` defaults to 5 s. Under
+  gevent the wait callback enforces it, and gives a query up after PG_QUERY_TIMEOUT_S
+  (30 s) of silence from the server (:func:`install_gevent_wait_callback`).
   psycopg2 is imported only for these URLs.
 
 Under gevent, peewee keeps its connection state in a ``threading.local``, which monkey
@@ -52,6 +54,10 @@ SQLITE_MAX_CONNECTIONS = 8
 PG_STALE_TIMEOUT_S = 300
 PG_POOL_WAIT_S = 10
 PG_CONNECT_TIMEOUT_S = 5
+#: Seconds a PostgreSQL query may go without the server reading or answering anything
+#: (under gevent, where libpq's own timeouts do not apply): then the connection is
+#: closed and the unit of work fails (StoreError; a call record is spooled).
+PG_QUERY_TIMEOUT_S = 30
 
 
 class Connector:
@@ -317,25 +323,52 @@ def install_gevent_wait_callback() -> None:
 
     Call once from the composition root when running under gevent; without it every
     PostgreSQL query blocks all greenlets. Idempotent. Needs gevent and psycopg2.
+
+    With a wait callback libpq enforces no timeout of its own, so this one does: a server
+    silent for the connection's ``connect_timeout`` (default PG_CONNECT_TIMEOUT_S) while
+    connecting, or for PG_QUERY_TIMEOUT_S during a query (a host that accepts TCP and
+    never answers), raises psycopg2.OperationalError and psycopg2 closes the connection.
     """
-    import psycopg2.extensions
+    import psycopg2
+    import psycopg2.extensions as ext
     from gevent.socket import wait_read, wait_write
+
+    ready = (ext.STATUS_READY, ext.STATUS_BEGIN, ext.STATUS_PREPARED)
 
     def wait(conn, timeout=None):
         while True:
             state = conn.poll()
-            if state == psycopg2.extensions.POLL_OK:
+            if state == ext.POLL_OK:
                 return
-            if state == psycopg2.extensions.POLL_READ:
-                wait_read(conn.fileno(), timeout=timeout)
-            elif state == psycopg2.extensions.POLL_WRITE:
-                wait_write(conn.fileno(), timeout=timeout)
-            else:
-                raise psycopg2.OperationalError(f"bad state from poll: {state}")
+            connecting = conn.status not in ready
+            limit = _connect_timeout_s(conn.dsn) if connecting else PG_QUERY_TIMEOUT_S
+            try:
+                if state == ext.POLL_READ:
+                    wait_read(conn.fileno(), timeout=limit)
+                elif state == ext.POLL_WRITE:
+                    wait_write(conn.fileno(), timeout=limit)
+                else:
+                    raise psycopg2.OperationalError(f"bad state from poll: {state}")
+            except TimeoutError:  # gevent's socket.timeout
+                what = "connecting" if connecting else "during a query"
+                raise psycopg2.OperationalError(
+                    f"PostgreSQL server silent for {limit:g} s {what}") from None
 
     with _green_lock:
         if psycopg2.extensions.get_wait_callback() is None:
             psycopg2.extensions.set_wait_callback(wait)
+
+
+def _connect_timeout_s(dsn: str) -> float:
+    """The DSN's ``connect_timeout`` in seconds (libpq's rule: below 2 counts as 2; 0 or
+    missing: PG_CONNECT_TIMEOUT_S, since no wait may be endless)."""
+    import psycopg2.extensions
+
+    try:
+        value = float(psycopg2.extensions.parse_dsn(dsn).get("connect_timeout") or 0)
+    except (ValueError, psycopg2.ProgrammingError):
+        value = 0
+    return max(value, 2.0) if value > 0 else float(PG_CONNECT_TIMEOUT_S)
 
 
 def uninstall_gevent_wait_callback() -> None:
