@@ -315,6 +315,21 @@ def test_timeouts_of_a_day_and_a_drain_of_zero_are_accepted(cfg):
     assert settings.drain_timeout == 0 and settings.esl.execute_timeout == 86400
 
 
+@pytest.mark.parametrize("old, new, field", [
+    ("    digit_timeout: 5", "    digit_timeout: .inf", "routing.extension_dialing.digit_timeout"),
+    ("    digit_timeout: 5", "    digit_timeout: 1e300", "routing.extension_dialing.digit_timeout"),
+    ("  monthly_limit: 100 ", "  monthly_limit: 100000000000000000000 ", "recording.monthly_limit"),
+    ("  retention_days: 365", "  retention_days: 1000000", "recording.retention_days"),
+    ("  interval: 300 ", "  interval: 100000000000000000000 ", "callback.interval"),
+])
+def test_a_number_past_any_sensible_bound_is_a_field_error_not_a_failing_call(cfg, old, new, field):
+    line = cfg / "numbers" / "kyiv-sales.yaml"
+    edit(line, old, new)
+    (error,) = problems()
+    assert (error.path, error.field) == ("config/numbers/kyiv-sales.yaml", field)
+    assert error.line == next(i for i, t in enumerate(line.read_text().splitlines(), 1) if t.startswith(new))
+
+
 @pytest.mark.parametrize("text", ["name: Kyiv\x00\n", "name: " + "[" * 5000 + "]" * 5000 + "\n"])
 def test_a_sighup_reload_of_a_control_byte_or_deep_nesting_logs_the_located_error_not_a_repr(cfg, tmp_path, text):
     from fsrouter.app import App, Overrides

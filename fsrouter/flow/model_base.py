@@ -59,8 +59,8 @@ Id = Annotated[str, AfterValidator(_check_id)]
 E164 = Annotated[str, AfterValidator(to_e164)]
 #: `default` (the built-in melody in the line's language) or a file relative to the config folder.
 FileRef = Annotated[str, AfterValidator(check_relative_file)]
-#: A duration in seconds, > 0.
-Seconds = Annotated[float, Field(gt=0)]
+#: A wait for the caller's keys in seconds, 0 < t <= 3600 (FreeSWITCH gets it in ms).
+Seconds = Annotated[float, Field(gt=0, le=3600, allow_inf_nan=False)]
 #: A ring time in seconds, 1..3600.
 RingTime = Annotated[int, Field(ge=1, le=3600)]
 #: Read-only mapping (validated as a dict, then frozen).

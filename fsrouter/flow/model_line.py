@@ -160,12 +160,13 @@ class Crm(Frozen):
 
 
 class Recording(Frozen):
-    """Record every call; monthly_limit: first N calls per calendar month (None: no limit)."""
+    """Record every call; monthly_limit: first N calls per calendar month, 0..10,000,000
+    (None: no limit); retention_days: 1..36,500 (None: kept for good)."""
 
     enabled: bool = False
     warning: bool = False
-    monthly_limit: Optional[int] = Field(None, ge=0)
-    retention_days: Optional[int] = Field(None, ge=1)
+    monthly_limit: Optional[int] = Field(None, ge=0, le=10_000_000)
+    retention_days: Optional[int] = Field(None, ge=1, le=36_500)
 
 
 class Rating(Frozen):
@@ -185,10 +186,10 @@ class Outbound(Frozen):
 
 
 class Callback(Frozen):
-    """Missed-callback retry: interval s between attempts, attempts 1..5."""
+    """Missed-callback retry: interval s between attempts (1..86,400), attempts 1..5."""
 
     retry: bool = False
-    interval: int = Field(300, ge=1)
+    interval: int = Field(300, ge=1, le=86_400)
     attempts: int = Field(3, ge=1, le=5)
 
 
