@@ -15,7 +15,9 @@ A mapping entry's line is the line of its key.
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
@@ -36,6 +38,13 @@ _NULL_RE = re.compile(r"^(?:~|null|Null|NULL|)$")
 MAX_EXPANDED_NODES = 100_000
 #: Deepest nesting a document may have (a config needs fewer than ten levels).
 MAX_DEPTH = 64
+#: Bytes one config file may have: the largest real one is a few KB; a reload reads in
+#: the serving process, and a huge file would hold every call up while it parses.
+MAX_FILE_BYTES = 1_048_576
+#: Control characters a string may not hold once YAML escapes are undone ("\x07",
+#: "\u0000"): they end up in FreeSWITCH's dialplan XML, channel variables and the store.
+#: Tab and newline are allowed (block scalars have newlines).
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 class StrictLoader(yaml.SafeLoader):
@@ -176,16 +185,37 @@ def _children(node: Node) -> list[Node]:
 
 
 def read_yaml(file, path: str) -> YamlDoc:
-    """Read ``file`` (a filesystem path) as UTF-8 and parse it; ``path`` names it in errors."""
+    """Read ``file`` (a filesystem path) as UTF-8 and parse it; ``path`` names it in errors.
+
+    Only a regular file of at most MAX_FILE_BYTES is read: a FIFO (which would block the
+    reading process until someone writes), a device such as /dev/zero (endless) or a huge
+    file is a ConfigError, without reading it."""
     try:
-        with open(file, "rb") as fh:
-            raw = fh.read()
+        fd = os.open(file, os.O_RDONLY | os.O_NONBLOCK)  # a FIFO must not block the open
     except OSError as exc:
         raise ConfigError(path, None, "", f"cannot read: {exc.strerror or exc}") from None
     try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise ConfigError(path, None, "", "not a regular file (a FIFO, device or socket): refused")
+        if info.st_size > MAX_FILE_BYTES:
+            raise ConfigError(path, None, "", f"{info.st_size:,} bytes: a config file may have at most "
+                                              f"{MAX_FILE_BYTES:,}")
+        with os.fdopen(fd, "rb") as fh:
+            fd = -1
+            raw = fh.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise ConfigError(path, None, "", f"cannot read: {exc.strerror or exc}") from None
+    finally:
+        if fd >= 0:
+            os.close(fd)
+    if len(raw) > MAX_FILE_BYTES:  # it grew after the check
+        raise ConfigError(path, None, "", f"over {MAX_FILE_BYTES:,} bytes: a config file may have at most that")
+    try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise ConfigError(path, None, "", f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+        line = raw[:exc.start].count(b"\n") + 1
+        raise ConfigError(path, line, "", f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     return parse_yaml(text, path)
 
 
@@ -230,6 +260,10 @@ class _Builder:
         if node.tag == _NULL_TAG:
             return None
         if node.tag in _TEXT_TAGS:
+            bad = _CONTROL.search(node.value)
+            if bad is not None:
+                raise self.fail(node, loc, f"character {_codepoint(bad.group())} (a control character, written as "
+                                           f"an escape) is not allowed in a value")
             return node.value
         raise self.fail(node, loc, f"unsupported tag {node.tag}")
 
