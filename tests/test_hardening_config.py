@@ -417,3 +417,15 @@ def test_a_file_that_is_not_utf8_is_refused_with_the_line_of_the_bad_byte(cfg):
     line.write_bytes(b"\n".join(lines))
     (error,) = problems()
     assert error.line == 4 and error.message.startswith("not UTF-8 text")
+
+
+def test_a_working_folder_this_user_may_not_write_is_refused(cfg, monkeypatch):
+    from fsrouter.flow import checks_files
+
+    spool = (cfg / ".." / "var" / "spool").resolve()
+    spool.mkdir(parents=True)
+    real_access = os.access
+    monkeypatch.setattr(checks_files.os, "access",
+                        lambda path, mode: False if Path(path).resolve() == spool else real_access(path, mode))
+    (error,) = problems()
+    assert error.field == "folders.spool" and error.message.endswith("is not writable by this user")

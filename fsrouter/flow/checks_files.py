@@ -91,9 +91,12 @@ WRITABLE_FOLDERS = ("voicemail", "recordings", "spool")
 
 
 def check_working_folders_are_usable(draft: Draft) -> Iterator[Optional[ConfigError]]:
-    """``folders.voicemail`` / ``recordings`` / ``spool`` are each a folder, or can be created:
-    the nearest existing parent is a folder this user may write. (``qa.record_sessions`` is
-    left out on purpose: a recording folder that fails is logged and never fails a call.)"""
+    """``folders.voicemail`` / ``recordings`` / ``spool`` are each a folder this user may
+    write (fsrouter makes the per-line sub-folders, spools call records, deletes old
+    recordings), or can be created: the nearest existing parent is a folder this user may
+    write. A spool folder that cannot be written loses every record of the next database
+    outage. (``qa.record_sessions`` is left out on purpose: a recording folder that fails
+    is logged and never fails a call.)"""
     for name in WRITABLE_FOLDERS:
         folder = getattr(draft.settings.folders, name)
         problem = _folder_problem(Path(folder))
@@ -105,7 +108,9 @@ def _folder_problem(folder: Path) -> str | None:
     """Why fsrouter could not use ``folder`` as a working folder, or None."""
     try:
         if folder.exists():
-            return None if folder.is_dir() else "exists and is not a folder"
+            if not folder.is_dir():
+                return "exists and is not a folder"
+            return None if os.access(folder, os.W_OK | os.X_OK) else "is not writable by this user"
         parent = folder.parent
         while not parent.exists() and parent != parent.parent:
             parent = parent.parent
