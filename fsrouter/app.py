@@ -193,6 +193,12 @@ class Overrides:
     listen: str | None = None
 
 
+#: settings.yaml keys read once at start (the store, the listening socket and its call
+#: limit, the event-socket waits, logging, folders and their FreeSWITCH paths, the CRM
+#: webhook): a reload does not apply them.
+RESTART_SETTINGS = ("db", "listen", "max_calls", "esl", "log", "folders", "freeswitch_paths", "crm_webhook")
+
+
 class App:
     """One fsrouter process. config_dir: the ``config/`` folder; raises ConfigInvalid at start."""
 
@@ -243,6 +249,10 @@ class App:
         old, self.catalog = self.catalog, catalog
         self.log.info("config_reloaded", version=catalog.version, previous=old.version)
         self._log_config_warnings(catalog)
+        changed = [key for key in RESTART_SETTINGS
+                   if getattr(old.config.settings, key) != getattr(catalog.config.settings, key)]
+        if changed:  # read once at start: the running engine keeps the old ones
+            self.log.warning("config_change_needs_restart", settings=changed)
         return True
 
     def _log_config_warnings(self, catalog: Catalog) -> None:

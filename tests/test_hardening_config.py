@@ -429,3 +429,16 @@ def test_a_working_folder_this_user_may_not_write_is_refused(cfg, monkeypatch):
                         lambda path, mode: False if Path(path).resolve() == spool else real_access(path, mode))
     (error,) = problems()
     assert error.field == "folders.spool" and error.message.endswith("is not writable by this user")
+
+
+@pytest.mark.parametrize("url, says", [("mysql://x@y/z", "unsupported database URL scheme 'mysql'"),
+                                       ('"not a url"', "has no scheme"),
+                                       ("postgresql://u@127.0.0.1:notaport/db", "bad port"),
+                                       ('"sqlite:///"', "names no file")])
+def test_a_db_url_the_store_would_refuse_is_a_field_error(cfg, url, says):
+    settings = cfg / "settings.yaml"
+    text = settings.read_text()
+    old = next(t for t in text.splitlines() if t.startswith("db: "))
+    edit(settings, old, f"db: {url}")
+    (error,) = problems()
+    assert error.field == "db" and says in error.message

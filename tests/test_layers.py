@@ -13,7 +13,7 @@ ALLOWED = {
     "flow": {"esl", "session", "store"},
     "replay": {"esl", "session", "flow", "store", "app"},
 }
-TOP = {"errors", "log", "__init__"}
+TOP = {"errors", "log", "dburl", "__init__"}
 
 
 def fsrouter_imports(path: Path) -> set[str]:

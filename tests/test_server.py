@@ -77,6 +77,17 @@ def test_reload_with_a_broken_config_keeps_the_old_one_and_serves(engine, config
     assert engine.record(fake.scenario.uuid).answered_by == "alice"
 
 
+def test_a_reload_that_changes_a_start_only_setting_says_it_needs_a_restart(engine, config_dir):
+    settings = config_dir / "settings.yaml"
+    settings.write_text(settings.read_text().replace("listen: 127.0.0.1:8084", "listen: 127.0.0.1:8099")
+                        + "db: sqlite:///elsewhere.db\n")
+    with capture_logs() as logs:
+        assert engine.app.reload() is True
+    [warning] = [e for e in logs if e["event"] == "config_change_needs_restart"]
+    assert warning["settings"] == ["db", "listen"]
+    assert engine.app.server.address[1] != 8099  # still where it was
+
+
 def test_a_call_keeps_the_config_it_started_with_across_a_reload(engine, config_dir):
     old_version = engine.app.catalog.version
     job = gevent.spawn(FakeFreeSwitch(Scenario(endpoints={"user/101": "answer"}, talk_s=0.3)).run, engine.address)

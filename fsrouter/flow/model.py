@@ -34,6 +34,7 @@ from fsrouter.flow.model_line import (
     Routing,
     WorkingHours,
 )
+from fsrouter.dburl import url_kind
 from fsrouter.flow.phone import is_region
 
 __all__ = [
@@ -85,6 +86,12 @@ def _bounded_timeout(allow_zero: bool):
     return AfterValidator(check)
 
 
+def _check_db_url(url: str) -> str:
+    """``url`` if the store would take it (fsrouter.dburl; no I/O), else ValueError."""
+    url_kind(url)
+    return url
+
+
 #: A settings.yaml wait in seconds, 0 < t <= MAX_TIMEOUT_S.
 Timeout = Annotated[float, _bounded_timeout(allow_zero=False)]
 
@@ -124,7 +131,7 @@ class Settings(Frozen):
     """
 
     listen: str = "127.0.0.1:8084"
-    db: str = "sqlite:///fsrouter.db"
+    db: Annotated[str, AfterValidator(_check_db_url)] = "sqlite:///fsrouter.db"
     max_calls: int = Field(1000, ge=1)
     drain_timeout: Annotated[float, _bounded_timeout(allow_zero=True)] = 30
     country: str = "UA"

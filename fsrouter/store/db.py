@@ -32,11 +32,12 @@ import uuid
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
-from urllib.parse import parse_qsl, quote, unquote, urlsplit
+from urllib.parse import parse_qsl, quote, unquote
 
 import peewee
 from playhouse.pool import MaxConnectionsExceeded, PooledSqliteDatabase
 
+from .. import dburl
 from ..errors import StoreError
 
 #: WAL pages after which a commit checkpoints by itself: a backstop for when nobody calls
@@ -233,28 +234,27 @@ def _file_id(path: str) -> tuple[int, int] | None:
 def connect(url: str) -> Connector:
     """A :class:`Connector` for ``url`` (no connection is opened yet, except for
     ``sqlite:///:memory:``). StoreError for an unsupported scheme or a malformed URL."""
-    if not isinstance(url, str) or "://" not in url:
-        raise StoreError(f"database URL {url!r} has no scheme; expected sqlite:/// or postgresql://")
-    scheme = url.split("://", 1)[0].lower()
-    if scheme == "sqlite":
+    if check_url(url) == "sqlite":
         return _sqlite(url)
-    if scheme in ("postgresql", "postgres"):
-        return _postgresql(url)
-    raise StoreError(f"unsupported database URL scheme {scheme!r}; expected sqlite, postgresql or postgres")
+    return _postgresql(url)
+
+
+def check_url(url: str) -> str:
+    """``url``'s kind, "sqlite" or "postgresql", when :func:`connect` would take it;
+    StoreError naming what is wrong otherwise (the rules: fsrouter.dburl). No I/O."""
+    try:
+        return dburl.url_kind(url)
+    except ValueError as exc:
+        raise StoreError(str(exc)) from None
 
 
 def sqlite_path(url: str) -> str:
-    """The file path of an ``sqlite:///`` URL (``:memory:`` for the in-memory database)."""
-    rest = url.split("://", 1)[1]
-    if not rest.startswith("/") or "?" in rest:
-        raise StoreError(
-            "an SQLite URL is sqlite:/// then the path, without options "
-            "(sqlite:///relative.db, sqlite:////absolute.db, sqlite:///:memory:)"
-        )
-    path = unquote(rest[1:])
-    if not path:
-        raise StoreError("SQLite URL names no file: sqlite:///path/to/file.db")
-    return path
+    """The file path of an ``sqlite:///`` URL (``:memory:`` for the in-memory database);
+    StoreError for a malformed one."""
+    try:
+        return dburl.sqlite_path(url)
+    except ValueError as exc:
+        raise StoreError(str(exc)) from None
 
 
 def _sqlite(url: str) -> Connector:
@@ -286,14 +286,10 @@ def _postgresql(url: str) -> Connector:
         raise StoreError("postgresql URLs need psycopg2: pip install 'fsrouter[postgres]'") from exc
     from playhouse.pool import PooledPostgresqlDatabase
 
-    parts = urlsplit(url)
     try:
-        port = parts.port
+        parts, port, dbname = dburl.postgresql_parts(url)
     except ValueError as exc:
-        raise StoreError(f"bad port in PostgreSQL URL: {exc}") from exc
-    dbname = unquote(parts.path.lstrip("/"))
-    if not dbname:
-        raise StoreError("PostgreSQL URL names no database: postgresql://user@host:port/dbname")
+        raise StoreError(str(exc)) from None
     params: dict[str, object] = {"connect_timeout": PG_CONNECT_TIMEOUT_S}
     params.update(parse_qsl(parts.query, keep_blank_values=True))
     if parts.username:
