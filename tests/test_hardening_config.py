@@ -442,3 +442,26 @@ def test_a_db_url_the_store_would_refuse_is_a_field_error(cfg, url, says):
     edit(settings, old, f"db: {url}")
     (error,) = problems()
     assert error.field == "db" and says in error.message
+
+
+def test_a_backup_number_that_is_one_of_our_own_lines_is_refused(cfg):
+    line = cfg / "numbers" / "kyiv-sales.yaml"
+    own = next(t for t in line.read_text().splitlines() if t.startswith("number: ")).split('"')[1]
+    edit(line, '  number: "+380501112233"', f'  number: "{own}"')
+    edit(cfg / "settings.yaml", '  number: "+380501112233"', f'  number: "{own}"')
+    errors = {(e.path, e.field): e.message for e in problems()}
+    assert errors[("config/numbers/kyiv-sales.yaml", "backup.number")].endswith("a backup must be reachable without fsrouter")
+    assert ("config/settings.yaml", "backup.number") in errors
+
+
+def test_a_group_forward_or_a_phone_that_is_one_of_our_lines_is_a_warning(cfg):
+    line = cfg / "numbers" / "kyiv-sales.yaml"
+    own = next(t for t in line.read_text().splitlines() if t.startswith("number: ")).split('"')[1]
+    edit(cfg / "groups.yaml", 'forward_to: "+380501112233"', f'forward_to: "{own}"')
+    edit(cfg / "employees.yaml", '"+380671112233"', f'"{own}"')
+    config = load_config("config")
+    warned = {(w.path, w.field): w.message for w in config.warnings}
+    group_warning = next(m for (p, f), m in warned.items() if p == "config/groups.yaml" and f.endswith(".forward_to"))
+    assert "start that line's routing again" in group_warning
+    phone_warning = next(m for (p, f), m in warned.items() if p == "config/employees.yaml" and f.endswith(".phones[0]"))
+    assert phone_warning.startswith(f"{own} is the number of config/numbers/kyiv-sales.yaml")

@@ -228,6 +228,38 @@ def check_backup_has_a_gateway(draft: Draft) -> Iterator[Optional[ConfigError]]:
                               "or outbound.gateway", reads=("outbound",))
 
 
+def check_no_call_is_sent_back_to_its_own_line(draft: Draft) -> Iterator[Optional[ConfigError]]:
+    """A backup number must not be one of our own DIDs (FreeSWITCH uses it when fsrouter
+    cannot be reached, and the call would come straight back to the unreachable engine),
+    and a line's after-hours forward must not be its own DID (a loop that ties up trunk
+    channels). Group forwards and employees' phones may name another line: a warning."""
+    dids = {line.number: line for line in draft.lines.values() if line.number.startswith("+")}
+    glob = draft.settings.backup
+    if glob is not None and glob.number in dids:
+        yield draft.at(draft.path(SETTINGS_FILE), ("backup", "number"),
+                       f"{glob.number} is the number of {dids[glob.number].path}: a backup must be "
+                       "reachable without fsrouter")
+    for line in draft.lines.values():
+        if line.backup is not None and line.backup.number in dids:
+            yield draft.error(line.path, ("backup", "number"),
+                              f"{line.backup.number} is the number of {dids[line.backup.number].path}: a backup "
+                              "must be reachable without fsrouter")
+        if line.working_hours.forward_to and line.working_hours.forward_to == line.number:
+            yield draft.error(line.path, ("working_hours", "forward_to"),
+                              f"{line.number} is this line's own number: the forward would loop")
+    for group_id, group in draft.groups.items():
+        if group.forward_to in dids:
+            draft.warnings.append(draft.at(draft.path(GROUPS_FILE), ("groups", group_id, "forward_to"),
+                                           f"{group.forward_to} is the number of {dids[group.forward_to].path}: "
+                                           "calls forwarded there start that line's routing again"))
+    for employee_id, employee in draft.employees.items():
+        for n, phone in enumerate(employee.phones):
+            if phone in dids:
+                draft.warnings.append(draft.at(draft.path(EMPLOYEES_FILE), ("employees", employee_id, "phones", n),
+                                               f"{phone} is the number of {dids[phone].path}, not a phone of "
+                                               f"{employee_id}'s"))
+
+
 Check = Callable[[Draft], Iterable[Optional[ConfigError]]]
 
 #: Every rule, run in this order by :func:`run_checks`.
@@ -254,6 +286,7 @@ CHECKS: tuple[Check, ...] = (
     check_backup_has_a_gateway,
     check_working_folders_are_usable,
     check_paths_sent_to_freeswitch_have_no_whitespace,
+    check_no_call_is_sent_back_to_its_own_line,
 )
 
 
