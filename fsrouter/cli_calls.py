@@ -37,20 +37,24 @@ def since_arg(text: str) -> datetime:
     """argparse type of ``--since``: parse_since, with a usage error that says what it takes."""
     try:
         return parse_since(text)
-    except ValueError:
+    except (ValueError, OverflowError):
         raise argparse.ArgumentTypeError(
             f"{text!r} is neither an ISO date/time (2026-03-01, 2026-03-01T09:00) nor a span (90m, 24h, 7d)"
         ) from None
 
 
+#: The most calls one ``calls list`` prints.
+MAX_LIMIT = 1_000_000
+
+
 def positive_int(text: str) -> int:
-    """argparse type of a count: an int >= 1 (else a usage error)."""
+    """argparse type of a count: an int 1..MAX_LIMIT (else a usage error)."""
     try:
         value = int(text)
     except ValueError:
         value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of 1 or more")
+    if not 1 <= value <= MAX_LIMIT:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number from 1 to {MAX_LIMIT:,}")
     return value
 
 

@@ -9,6 +9,7 @@ the lead a call did not get (never for an excluded or already known number).
 
 from __future__ import annotations
 
+import csv
 import sys
 from dataclasses import replace
 
@@ -50,8 +51,16 @@ def _import(args, config, store) -> int:
         print(f"fsrouter crm import: cannot read {args.file}: {exc.strerror or exc}", file=sys.stderr)
         return 1
     with stream:
-        entities, problems = read_crm_csv(stream, country=args.country or config.settings.country,
-                                          employees=config.employees)
+        try:
+            entities, problems = read_crm_csv(stream, country=args.country or config.settings.country,
+                                              employees=config.employees)
+        except UnicodeDecodeError as exc:
+            print(f"fsrouter crm import: {args.file}: not UTF-8 text ({exc.reason} at byte {exc.start}): "
+                  "save it as UTF-8 (CSV UTF-8 in a spreadsheet)", file=sys.stderr)
+            return 1
+        except csv.Error as exc:  # e.g. a field over the csv module's size limit
+            print(f"fsrouter crm import: {args.file}: not a CSV file this import can read: {exc}", file=sys.stderr)
+            return 1
     for problem in problems:
         print(f"{args.file}: {problem}", file=sys.stderr)
     counts = store.crm.import_entities(entities)

@@ -81,8 +81,11 @@ def test_since_reads_spans_and_iso_times_as_utc():
 
 @pytest.mark.parametrize("argv, says", [
     (["--since", "yesterday"], "'yesterday' is neither an ISO date/time"),
-    (["--limit", "-1"], "'-1' is not a whole number of 1 or more"),
-    (["--limit", "ten"], "'ten' is not a whole number of 1 or more"),
+    (["--limit", "-1"], "'-1' is not a whole number from 1 to 1,000,000"),
+    (["--limit", "ten"], "'ten' is not a whole number from 1 to 1,000,000"),
+    (["--limit", "99999999999999999999999"], "is not a whole number from 1 to 1,000,000"),
+    (["--since", "99999999999h"], "'99999999999h' is neither an ISO date/time"),
+    (["--since", "9999999d"], "'9999999d' is neither an ISO date/time"),
 ])
 def test_a_bad_since_or_limit_is_a_usage_error_that_says_what_it_takes(argv, says, capsys):
     with pytest.raises(SystemExit) as exit_:

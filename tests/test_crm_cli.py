@@ -91,3 +91,15 @@ def test_an_unreadable_import_file_is_one_line_on_stderr_and_exit_1(tmp_path, ca
     assert cli(tmp_path, "crm", "import", str(tmp_path / name)) == 1
     err = capsys.readouterr().err
     assert err.startswith(f"fsrouter crm import: cannot read {tmp_path / name}: ") and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("content, says", [
+    ("type,name,phones\ncontact,\u041e\u043b\u0435\u043d\u0430,0501112233\n".encode("cp1251"), "not UTF-8 text"),
+    (b"type,name,phones\ncontact," + b"x" * 200_000 + b",0501112233\n", "not a CSV file this import can read"),
+])
+def test_a_csv_in_another_encoding_or_with_a_giant_field_is_one_line_and_exit_1(tmp_path, capsys, content, says):
+    write_config(tmp_path / "config")
+    (tmp_path / "in.csv").write_bytes(content)
+    assert cli(tmp_path, "crm", "import", str(tmp_path / "in.csv")) == 1
+    err = capsys.readouterr().err
+    assert says in err and err.count("\n") == 1
