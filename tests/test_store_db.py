@@ -34,7 +34,8 @@ def test_each_sqlite_connection_gets_the_busy_timeout_foreign_keys_and_synchrono
     connector = connect(f"sqlite:///{tmp_path}/p.db")
     with connector.work() as database:
         pragma = lambda name: database.execute_sql(f"PRAGMA {name}").fetchone()[0]  # noqa: E731
-        assert (pragma("busy_timeout"), pragma("foreign_keys"), pragma("synchronous")) == (5000, 1, 1)
+        # busy_timeout 0: a lock held elsewhere is waited for cooperatively (db.when_unlocked)
+        assert (pragma("busy_timeout"), pragma("foreign_keys"), pragma("synchronous")) == (0, 1, 1)
     connector.close()
 
 
@@ -303,3 +304,45 @@ def test_the_gevent_wait_callback_gives_up_on_a_query_the_server_never_answers(p
     finally:
         conn.close()
         silent.close()
+
+
+def test_a_write_lock_held_by_another_process_is_waited_for_without_holding_other_calls_up(tmp_path):
+    """SQLite's own busy wait would sleep in the event loop's thread: every call stalled
+    5 s per store operation while, say, a command-line import held the lock."""
+    import subprocess
+    import sys
+    import time
+
+    import gevent
+
+    path = tmp_path / "locked.db"
+    store = open_store(f"sqlite:///{path}", spool_dir=tmp_path / "spool")
+    try:
+        store.calls.save(make_call("before"))
+        holder = subprocess.Popen([sys.executable, "-c", (
+            "import sqlite3, sys, time; c = sqlite3.connect(sys.argv[1], isolation_level=None); "
+            "c.execute('BEGIN IMMEDIATE'); print('locked', flush=True); time.sleep(1.0); c.execute('COMMIT')"),
+            str(path)], stdout=subprocess.PIPE)
+        assert holder.stdout.readline() == b"locked\n"
+        gaps, last = [], time.monotonic()
+
+        def tick():
+            nonlocal last
+            while True:
+                gevent.sleep(0.01)
+                now = time.monotonic()
+                gaps.append(now - last)
+                last = now
+
+        ticker = gevent.spawn(tick)
+        started = time.monotonic()
+        store.calls.save(make_call("while-locked"))  # waits for the lock, then stores
+        waited = time.monotonic() - started
+        ticker.kill()
+        holder.wait(timeout=10)
+        assert 0.5 < waited < 4
+        assert gaps and max(gaps) < 0.2, gaps[-3:]  # the event loop went on meanwhile
+        assert store.calls.get("while-locked") is not None  # stored, not spooled
+        assert not (tmp_path / "spool" / "calls.jsonl").exists()
+    finally:
+        store.close()

@@ -18,6 +18,8 @@ from typing import Any, Callable, Hashable, Sequence
 
 import peewee
 
+from .db import when_unlocked
+
 _UNCACHEABLE = object()
 
 
@@ -52,8 +54,10 @@ class CompiledQueries:
         sql = self._sql.get(key)
         if sql is None or sql is _UNCACHEABLE:
             raise ValueError(f"no kept SQL text for shape {key!r}")
-        with peewee.__exception_wrapper__:  # the driver's errors as peewee's, as execute_sql gives them
-            database.cursor().executemany(sql, rows)
+        def run() -> None:
+            with peewee.__exception_wrapper__:  # the driver's errors as peewee's, as execute_sql gives them
+                database.cursor().executemany(sql, rows)
+        when_unlocked(run)  # SQLite: the lock held by another process is waited for cooperatively
 
     def cached(self, key: Hashable) -> bool:
         """True when shape ``key`` runs from kept SQL text (tests read it)."""

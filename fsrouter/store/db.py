@@ -3,7 +3,8 @@
 URLs:
 
 - ``sqlite:///relative/path.db``, ``sqlite:////absolute/path.db``: an SQLite file (parent
-  folder created) with pragmas journal_mode=wal, busy_timeout=5000 (ms), foreign_keys=1,
+  folder created) with pragmas journal_mode=wal, busy_timeout=0 (a lock held by another
+  connection is waited for cooperatively, up to SQLITE_BUSY_WAIT_S: :func:`when_unlocked`), foreign_keys=1,
   synchronous=normal, wal_autocheckpoint=10000 (pages); a pool of at most 8 connections,
   each unit of work takes one (one whose work failed is dropped, not reused). A commit
   no longer copies the write-ahead log into the database file every 1,000 pages
@@ -28,8 +29,10 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import time
 import uuid
 from contextlib import contextmanager
+from time import monotonic as _monotonic
 from pathlib import Path
 from typing import Iterator
 from urllib.parse import parse_qsl, quote, unquote
@@ -43,9 +46,14 @@ from ..errors import StoreError
 #: WAL pages after which a commit checkpoints by itself: a backstop for when nobody calls
 #: Connector.checkpoint (command-line tools), ~40 MB of log at SQLite's 4 KB pages.
 SQLITE_WAL_AUTOCHECKPOINT_PAGES = 10000
+#: Seconds a statement waits, in all, while another connection (another engine, a
+#: command-line import, a backup) holds SQLite's write lock: then StoreError. The wait is
+#: cooperative (see :func:`when_unlocked`): SQLite's own busy_timeout would sleep inside
+#: the event loop's thread and hold every call up.
+SQLITE_BUSY_WAIT_S = 5.0
 SQLITE_PRAGMAS = (
     ("journal_mode", "wal"),
-    ("busy_timeout", 5000),
+    ("busy_timeout", 0),
     ("foreign_keys", 1),
     ("synchronous", "normal"),
     ("wal_autocheckpoint", SQLITE_WAL_AUTOCHECKPOINT_PAGES),
@@ -257,6 +265,54 @@ def sqlite_path(url: str) -> str:
         raise StoreError(str(exc)) from None
 
 
+#: SQLite result codes worth a retry: the lock is held by another connection, or it is
+#: recovering the write-ahead log. Not SQLITE_BUSY_SNAPSHOT (517): a transaction whose
+#: snapshot is stale can only be started again.
+_RETRY_CODES = (sqlite3.SQLITE_BUSY, 261)
+
+
+def _locked(exc: BaseException) -> bool:
+    """True for "database is locked" from another connection (peewee wraps sqlite3's error)."""
+    original = exc.args[0] if exc.args and isinstance(exc.args[0], sqlite3.Error) else exc
+    code = getattr(original, "sqlite_errorcode", None)
+    if code is not None:
+        return code in _RETRY_CODES
+    return "database is locked" in str(original)
+
+
+def when_unlocked(run):
+    """``run()``, tried again while SQLite says another connection holds the lock, with
+    sleeps of 1 ms doubling to 100 ms in between (``time.sleep``: under gevent other calls
+    go on meanwhile), for up to SQLITE_BUSY_WAIT_S seconds; then the last error is raised.
+    A statement SQLite refuses as busy has changed nothing, so trying it again is safe."""
+    deadline = None
+    delay = 0.001
+    while True:
+        try:
+            return run()
+        except (peewee.OperationalError, sqlite3.OperationalError) as exc:
+            if not _locked(exc):
+                raise
+            now = _monotonic()
+            deadline = deadline if deadline is not None else now + SQLITE_BUSY_WAIT_S
+            if now >= deadline:
+                raise
+            time.sleep(min(delay, deadline - now))
+            delay = min(delay * 2, 0.1)
+
+
+class _CooperativeSqliteDatabase(PooledSqliteDatabase):
+    """The pool of SQLite connections, whose statements wait for a lock cooperatively."""
+
+    def execute_sql(self, *args, **kwargs):
+        try:  # the usual case, without a closure
+            return super().execute_sql(*args, **kwargs)
+        except peewee.OperationalError as exc:
+            if not _locked(exc):
+                raise
+        return when_unlocked(lambda: super(_CooperativeSqliteDatabase, self).execute_sql(*args, **kwargs))
+
+
 def _sqlite(url: str) -> Connector:
     path = sqlite_path(url)
     pragmas = list(SQLITE_PRAGMAS)
@@ -271,9 +327,9 @@ def _sqlite(url: str) -> Connector:
         raise StoreError(f"cannot create the folder of SQLite database {path}: {exc}") from exc
     # A small pool: opening a connection (and running its pragmas) per unit of work cost
     # more than the work itself (benchmarks/setup_latency.py). Under gevent every greenlet
-    # runs in one OS thread and a unit of work never yields inside SQLite, so sharing
-    # pooled connections across greenlets is safe.
-    database = PooledSqliteDatabase(path, pragmas=pragmas, max_connections=SQLITE_MAX_CONNECTIONS,
+    # runs in one OS thread and a unit of work has its own connection while it runs (it
+    # may yield only while waiting for another process's lock, holding no lock itself).
+    database = _CooperativeSqliteDatabase(path, pragmas=pragmas, max_connections=SQLITE_MAX_CONNECTIONS,
                                     stale_timeout=PG_STALE_TIMEOUT_S, timeout=PG_POOL_WAIT_S,
                                     check_same_thread=False)
     return Connector(database, description=f"sqlite:///{path}", wal_path=path)
