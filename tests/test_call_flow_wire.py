@@ -72,23 +72,17 @@ def test_an_unknown_number_is_hung_up_as_unallocated_and_recorded(engine):
     assert record.route == ({"step": "lookup", "number": "+380449999999", "result": "unknown_number"},)
 
 
-def test_a_national_destination_and_the_fsrouter_number_variable_both_find_the_line(engine):
+def test_a_national_destination_and_the_fsrouter_number_variable_both_find_the_line_recorded_in_e164(engine):
     national = engine.call(Scenario(destination="0441234567", endpoints={"user/101": "answer"}))
-    assert engine.record(national.scenario.uuid).line == "kyiv"
+    assert (engine.record(national.scenario.uuid).line, engine.record(national.scenario.uuid).destination) == (
+        "kyiv", "+380441234567")
     override = engine.call(Scenario(destination="socket_async", variables={"fsrouter_number": "+380442220000"},
                                     endpoints={"user/101": "answer"}))
-    assert engine.record(override.scenario.uuid).line == "quiet"
-
-
-def test_the_record_keeps_the_lines_e164_number_as_destination_however_it_was_dialed(engine):
-    national = engine.call(Scenario(destination="0441234567", endpoints={"user/101": "answer"}))
-    assert engine.record(national.scenario.uuid).destination == "+380441234567"
+    record = engine.record(override.scenario.uuid)
+    assert (record.line, record.destination) == ("quiet", "socket_async")  # as sent: not a number
     empty = engine.call(Scenario(destination="", variables={"fsrouter_number": "+380442220000"},
                                  endpoints={"user/101": "answer"}))
-    assert engine.record(empty.scenario.uuid).destination == "+380442220000"
-    other = engine.call(Scenario(destination="socket_async", variables={"fsrouter_number": "+380442220000"},
-                                 endpoints={"user/101": "answer"}))
-    assert engine.record(other.scenario.uuid).destination == "socket_async"  # as sent: not a number
+    assert engine.record(empty.scenario.uuid).destination == "+380442220000"  # the line's own
 
 
 def test_a_group_with_hangup_as_no_answer_hangs_up_after_ringing_everyone(engine):
