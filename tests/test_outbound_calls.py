@@ -199,3 +199,23 @@ def test_an_employee_placing_a_call_stays_busy_when_a_call_that_was_ringing_them
     fake = placing.get(timeout=10)
     assert engine.record(fake.scenario.uuid).answered_by == "alice"
     assert engine.store.employees.busy(["alice"]) == set()
+
+
+def test_an_outgoing_call_goes_out_while_the_store_cannot_mark_the_employee_busy(tmp_path, monkeypatch):
+    from fsrouter.errors import StoreError
+    from fsrouter.store.employees import EmployeeStateRepository
+
+    def down(self, *args, **kwargs):
+        raise StoreError("database is locked")
+    monkeypatch.setattr(EmployeeStateRepository, "take_over", down)
+    harness = EngineHarness(write_config(tmp_path / "config", lines=LINES, employees=EMPLOYEES),
+                            db_url=f"sqlite:///{tmp_path / 'x.db'}")
+    harness.start()
+    try:
+        with capture_logs() as logs:
+            fake = dial(harness, "101", "*123*380954558888", answers=f"sofia/gateway/kyiv-trunk/{CALLEE}")
+        assert len(bridges(fake)) == 1
+        assert harness.record(fake.scenario.uuid).answered_by == "alice"
+        assert any(e["event"] == "store_unavailable" and e["operation"] == "employees.take_over" for e in logs)
+    finally:
+        harness.stop()

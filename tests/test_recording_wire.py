@@ -129,3 +129,38 @@ def test_a_call_the_flow_hangs_up_is_not_recorded_as_the_caller_hanging_up(tmp_p
         assert stored.duration_s == 2.02
     finally:
         engine.stop()
+
+
+def test_a_warning_freeswitch_refuses_gives_the_slot_back_and_stores_no_recording(engine_with):
+    engine = engine_with(limit=1)
+    fake = engine.call(Scenario(refused_app="playback", created_us=us(2026, 5, 2, 9, 0)))
+    record = engine.record(fake.scenario.uuid)
+    assert [s for s in record.route if s["step"] == "recording"] == [
+        {"step": "recording", "result": "not_started", "reason": "esl_command_refused", "month": "2026-05"}]
+    assert engine.store.recordings.used("kyiv", "2026-05") == 0
+    assert engine.store.recordings.for_call(fake.scenario.uuid) == []
+
+
+def test_a_claim_the_store_could_not_count_gives_nothing_back_when_the_caller_leaves(tmp_path, monkeypatch):
+    """With the database down the recording is allowed uncounted; a caller gone during the
+    warning must not then hand back a slot another call took."""
+    from fsrouter.errors import StoreError
+    from fsrouter.store import open_store
+    from fsrouter.store.recordings import RecordingRepository
+
+    db_url = f"sqlite:///{tmp_path / 'x.db'}"
+    other = open_store(db_url)
+    assert other.recordings.claim("kyiv", "2026-05", 5)  # another call's slot
+    other.close()
+
+    def down(self, *args, **kwargs):
+        raise StoreError("database is locked")
+    monkeypatch.setattr(RecordingRepository, "claim", down)
+    engine = EngineHarness(write_config(tmp_path / "config", lines={"kyiv": LINE.format(limit=5)}), db_url=db_url)
+    engine.start()
+    try:
+        fake = engine.call(Scenario(hangup_during="playback", created_us=us(2026, 5, 2, 9, 0)))
+        assert [e.app for e in fake.executed] == ["answer", "playback"]
+        assert engine.store.recordings.used("kyiv", "2026-05") == 1  # the other call's slot is still taken
+    finally:
+        engine.stop()

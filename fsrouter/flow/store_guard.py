@@ -3,7 +3,8 @@
 A call must still be routed when the database is down (an engine that is up with a dead
 database must not be worse than an engine that is down). Each repository method a flow
 calls during a call has an explicit fallback here: nobody is treated as absent or busy,
-a claim succeeds, the CRM finds no match, a recording is allowed, a voicemail row is not
+a claim succeeds, the CRM finds no match, a recording is allowed (UNCOUNTED: no quota
+slot taken, none given back), a voicemail row is not
 written (its path stays in the call's route). Each fallback is logged as
 ``store_unavailable`` with the operation. The call record itself is spooled by
 ``CallRepository.save`` and written when the database is back.
@@ -34,14 +35,32 @@ def _same_order(employees, *_args, **_kwargs):
     return list(employees)
 
 
+class Uncounted:
+    """What a recording claim gives while the store is down: the call may be recorded,
+    but no quota slot was taken (so none is to be given back)."""
+
+    def __bool__(self) -> bool:
+        return True
+
+    def __repr__(self) -> str:
+        return "UNCOUNTED"
+
+
+UNCOUNTED = Uncounted()
+
+
+def _uncounted(*_args, **_kwargs):
+    return UNCOUNTED
+
+
 #: repository -> method -> fallback(same arguments) when the store raises StoreError
 FALLBACKS: dict[str, dict[str, Callable[..., Any]]] = {
     "employees": {
         "absent": _empty_set, "busy": _empty_set, "mark_busy": _true, "mark_free": _none,
-        "idle_order": _same_order, "release_call": _none, "status": _none,
+        "take_over": _none, "idle_order": _same_order, "release_call": _none, "status": _none,
     },
     "crm": {"match": _none},
-    "recordings": {"claim": _true, "add": _none},
+    "recordings": {"claim": _uncounted, "give_back": _none, "add": _none},
     "voicemails": {"add": _none},
 }
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 from datetime import datetime, timedelta
 
-from fsrouter.errors import CallHungUp
+from fsrouter.errors import CallHungUp, EslCommandRefused, EslTimeout
 from fsrouter.flow.callfiles import call_file
 from fsrouter.session.call import RecordingStats, recording_stats
 
@@ -34,7 +34,8 @@ def recording_path(ctx) -> str:
 class StartRecording:
     """Claim the month's quota, warn the caller (incoming calls, ``recording.warning``) and
     start ``record_session``. Runs once per call, so the warning is never repeated. A
-    caller who hangs up during the warning gives the quota's slot back."""
+    call that ends before the recording starts (the caller hangs up during the warning,
+    FreeSWITCH refuses an application) gives the quota's slot back, if it took one."""
 
     name = "recording"
     outcomes = ("next",)
@@ -42,22 +43,26 @@ class StartRecording:
     def run(self, ctx) -> str:
         settings = ctx.line.recording
         month = recording_month(ctx.line, ctx.call.created_at)
-        if not ctx.services.store.recordings.claim(ctx.line.id, month, settings.monthly_limit):
+        claimed = ctx.services.store.recordings.claim(ctx.line.id, month, settings.monthly_limit)
+        if not claimed:
             ctx.extra["recording"] = {"recorded": False, "reason": "monthly_limit", "month": month,
                                       "limit": settings.monthly_limit}
             ctx.step("recording", result="skipped", reason="monthly_limit", month=month)
             return "next"
-        if settings.warning and ctx.direction == "inbound":
-            try:
+        counted = claimed is True  # not the store guard's UNCOUNTED (database down)
+        try:
+            if settings.warning and ctx.direction == "inbound":
                 ctx.call.playback(ctx.melody("recording_warning"))
-            except CallHungUp:  # gone before anything was recorded: the quota keeps its slot
+            path = recording_path(ctx)
+            started_at = ctx.now().isoformat()
+            ctx.call.record_session(ctx.on_freeswitch(path))
+        except (CallHungUp, EslCommandRefused, EslTimeout) as exc:  # nothing is being recorded
+            if counted:  # the month's quota keeps its slot
                 ctx.services.store.recordings.give_back(ctx.line.id, month)
-                ctx.step("recording", result="not_started", reason="caller_hung_up", month=month)
-                raise
-        path = recording_path(ctx)
-        ctx.extra["recording"] = {"recorded": True, "path": path, "month": month,
-                                  "started_at": ctx.now().isoformat()}
-        ctx.call.record_session(ctx.on_freeswitch(path))
+            reason = "caller_hung_up" if isinstance(exc, CallHungUp) else exc.code
+            ctx.step("recording", result="not_started", reason=reason, month=month)
+            raise
+        ctx.extra["recording"] = {"recorded": True, "path": path, "month": month, "started_at": started_at}
         ctx.step("recording", result="started", path=path,
                  warning=bool(settings.warning) and ctx.direction == "inbound")  # what the caller heard
         return "next"
