@@ -136,5 +136,9 @@ def test_an_unanswered_new_caller_belongs_to_the_first_employee_the_call_rang(tm
         assert engine.record(fake.scenario.uuid).answered_by is None
         [match] = engine.store.crm.matches(UNKNOWN)
         assert match.responsible == "carol"  # not alice, the first of the line's own group
+        other = "+380509998866"  # this one hangs up while carol's phone rings
+        engine.call(Scenario(caller=other, digits=["2"], hangup_during="ringing"))
+        [match] = engine.store.crm.matches(other)
+        assert match.responsible == "carol"
     finally:
         engine.stop()

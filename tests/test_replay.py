@@ -163,6 +163,7 @@ def test_a_connection_broken_mid_frame_still_leaves_a_call_record(recording):
     (result,) = run.results
     assert result.status == "ok" and "connection broken" in result.note
     assert result.route and result.route[-1] == {"step": "connection_lost", "reason": "socket_closed"}
+    assert "caller_hung_up" not in [s.get("result") for s in result.route]  # the cut-short step says so too
 
 
 def test_replay_command_prints_ok_and_a_summary_and_exits_1_on_divergence(recording, tmp_path, capsys):

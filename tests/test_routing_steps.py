@@ -265,6 +265,15 @@ def test_a_forward_answered_outside_is_an_answered_call_with_the_number_that_too
     assert " by +380501112233" in render_call(record, [])
 
 
+def test_a_caller_who_hangs_up_while_talking_to_the_forwarded_number_keeps_the_forward_in_the_route(engine):
+    fake, record = call(engine, "everyone", endpoints={"sofia/gateway/trunk/+380501112233": "answer"},
+                        hangup_during="bridge")
+    assert record.route[-2:] == (
+        {"step": "group_forward", "number": "+380501112233", "result": "caller_hung_up", "answered": True},
+        {"step": "caller_hung_up", "hangup_cause": "NORMAL_CLEARING"})
+    assert record.extra["answered_number"] == "+380501112233"
+
+
 def test_a_member_already_on_a_call_is_not_rung(engine):
     assert engine.store.employees.mark_busy("bob", "another-call")
     fake, record = call(engine, "everyone", endpoints={"user/103": "answer"})

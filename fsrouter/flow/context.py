@@ -92,6 +92,11 @@ class CallContext:
             self.answered_at = self.now()
         self.extra["answered_number"] = number
 
+    def gone(self) -> str:
+        """How the call ended under a step that was cut short: ``"connection_lost"`` when
+        FreeSWITCH's socket went without a hangup, else ``"caller_hung_up"``."""
+        return "connection_lost" if self.call.connection_lost else "caller_hung_up"
+
     def employee_answered(self, employee: str) -> None:
         """Called (while frames are dispatched, see session.connection) when an employee's leg is bridged to the caller."""
         if self.answered_at is None:

@@ -142,8 +142,11 @@ def _no_lead_reason(ctx, phone: str | None) -> str | None:
 def first_rung(ctx) -> str | None:
     """The first employee this call rang (route steps naming an employee not skipped), or None."""
     for step in ctx.route:
-        if step.get("employee") and step.get("result") != "skipped":
-            return step["employee"]
+        if step.get("result") == "skipped":
+            continue
+        rung = step.get("employee") or (step.get("employees") or [None])[0]  # (a ring cut short lists them)
+        if rung:
+            return rung
     return None
 
 

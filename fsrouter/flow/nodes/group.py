@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from fsrouter.errors import CallHungUp
 from fsrouter.flow.nodes.ring import prepare_bridging, reachable, ring
 from fsrouter.flow.nodes.voicemail import take_voicemail
 
@@ -78,9 +79,15 @@ def forward(ctx, number: str, *, gateway: str | None, step: str, ring_time_s: in
         else:
             ctx.number_answered(number)
 
-    result = ctx.call.bridge(f"{{originate_timeout={int(ring_time_s)}}}{target}", ring_time_s=ring_time_s,
-                             on_answer=on_answer)
     if employee is not None:
         route_fields["employee"] = employee
+    try:
+        result = ctx.call.bridge(f"{{originate_timeout={int(ring_time_s)}}}{target}", ring_time_s=ring_time_s,
+                                 on_answer=on_answer)
+    except CallHungUp:  # the route still says where the call went, and whether it was answered
+        answered = ctx.answered_by == employee if employee is not None else \
+            ctx.extra.get("answered_number") == number
+        ctx.step(step, number=number, result=ctx.gone(), answered=answered, **route_fields)
+        raise
     ctx.step(step, number=number, result=result.outcome, cause=result.cause, **route_fields)
     return result

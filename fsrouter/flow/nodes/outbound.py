@@ -86,7 +86,7 @@ class DialOut:
             result = ctx.call.bridge(dial, ring_time_s=self.ring_time_s,
                                      on_answer=lambda _leg: ctx.employee_answered(employee))
         except CallHungUp:
-            ctx.step("dial_out", number=info["number"], gateway=self.gateway, result="caller_hung_up",
+            ctx.step("dial_out", number=info["number"], gateway=self.gateway, result=ctx.gone(),
                      answered=ctx.answered_by is not None)
             raise
         ctx.step("dial_out", number=info["number"], gateway=self.gateway, result=result.outcome,

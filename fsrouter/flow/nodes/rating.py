@@ -35,7 +35,7 @@ def rate_call(ctx, *, timeout_s: float = RATING_TIMEOUT_S) -> int | None:
         digits = ctx.call.play_and_get_digits(ctx.melody("rating"), min_digits=1, max_digits=1, tries=1,
                                               timeout_s=timeout_s, terminators="none", regex="^[1-5]$")
     except CallHungUp:
-        ctx.step("rating", employee=employee, result="caller_hung_up")
+        ctx.step("rating", employee=employee, result=ctx.gone())
         raise
     if digits is None:
         ctx.step("rating", employee=employee, result="no_grade")

@@ -59,7 +59,7 @@ class StartRecording:
         except (CallHungUp, EslCommandRefused, EslTimeout) as exc:  # nothing is being recorded
             if counted:  # the month's quota keeps its slot
                 ctx.services.store.recordings.give_back(ctx.line.id, month)
-            reason = "caller_hung_up" if isinstance(exc, CallHungUp) else exc.code
+            reason = ctx.gone() if isinstance(exc, CallHungUp) else exc.code
             ctx.step("recording", result="not_started", reason=reason, month=month)
             raise
         ctx.extra["recording"] = {"recorded": True, "path": path, "month": month, "started_at": started_at}

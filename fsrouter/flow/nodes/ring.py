@@ -74,7 +74,7 @@ def ring(ctx, employees, *, ring_time_s: int, step: str, **route_fields) -> Brid
         result = ctx.call.bridge(dial, ring_time_s=ring_time_s, on_answer=on_answer)
     except CallHungUp:
         ctx.step(step, employees=[e.id for e in claimed], answered_by=ctx.answered_by,
-                 result="caller_hung_up", **route_fields)
+                 result=ctx.gone(), **route_fields)
         raise
     finally:
         for employee in claimed:
