@@ -164,3 +164,16 @@ def test_a_claim_the_store_could_not_count_gives_nothing_back_when_the_caller_le
         assert engine.store.recordings.used("kyiv", "2026-05") == 1  # the other call's slot is still taken
     finally:
         engine.stop()
+
+
+def test_a_voice_message_ended_by_hanging_up_keeps_its_own_length_on_a_recorded_line(engine_with):
+    """At the hangup FreeSWITCH stops the call recording too, and its figures overwrite
+    record_seconds / record_ms in CHANNEL_HANGUP_COMPLETE: the length comes from record's own
+    completion, which follows CHANNEL_HANGUP."""
+    engine = engine_with()
+    fake = engine.call(Scenario(record_seconds=4, session_record_ms=2020, hangup_during="record"))
+    assert [e.app for e in fake.executed][-1] == "record"
+    [voicemail] = engine.store.voicemails.for_call(fake.scenario.uuid)
+    assert voicemail.duration_s == 4.0
+    [stored] = engine.store.recordings.for_call(fake.scenario.uuid)
+    assert stored.duration_s == 2.02  # the call recording keeps its own

@@ -253,18 +253,18 @@ class Call:
 
         A caller who hangs up ends the recording, and FreeSWITCH keeps the file: that is
         how most voice messages end. CHANNEL_HANGUP comes before the application's
-        completion (PROTOCOL-NOTES §7), so the length is then read from
-        CHANNEL_HANGUP_COMPLETE (waited for up to GRACE_S seconds) and the result has
-        ``caller_hung_up=True``; the caller decides what to keep before the call unwinds.
-        raises EslTimeout after ``max_s`` + GRACE_S seconds.
+        completion (PROTOCOL-NOTES §7), so the completion is waited for past the hangup:
+        its figures are this recording's own (CHANNEL_HANGUP_COMPLETE's may be a
+        ``record_session``'s, stopped at the hangup). The result then has
+        ``caller_hung_up=True`` (length None if no completion came); the caller decides
+        what to keep before the call unwinds. raises EslTimeout after ``max_s`` + GRACE_S s.
         """
         try:
-            done = self.execute("record", f"{path} {max_s} {silence_threshold} {silence_hits_s}",
-                                timeout_s=max_s + GRACE_S)
-        except CallHungUp:
-            self.conn.wait_ended(GRACE_S)
-            return RecordResult(path, recording_stats(self.conn.hangup_complete).duration_s, caller_hung_up=True)
-        return RecordResult(path, recording_stats(done).duration_s)
+            done = self.conn.execute("record", f"{path} {max_s} {silence_threshold} {silence_hits_s}",
+                                     timeout_s=max_s + GRACE_S, past_hangup=True)
+        except CallHungUp:  # the channel ended without the completion
+            return RecordResult(path, None, caller_hung_up=True)
+        return RecordResult(path, recording_stats(done).duration_s, caller_hung_up=not self.conn.is_up)
 
     def record_session(self, path: str) -> None:
         """dptools ``record_session``: record the whole call (both directions) into ``path``.

@@ -182,6 +182,7 @@ class EslConnection(OutboundSession):
         self._write_lock = gevent.lock.Semaphore()
         self._replies: deque[_Slot] = deque()
         self._executes: dict[str, _Slot] = {}
+        self._lasting: set[str] = set()  # executes whose completion is awaited past the hangup
         self._hung_up = gevent.event.Event()
         self._ended = gevent.event.Event()  # HANGUP_COMPLETE, a disconnect notice, or the socket gone
         self._closed = gevent.event.Event()
@@ -438,6 +439,7 @@ class EslConnection(OutboundSession):
             self._lingering = disposition == N.Disposition.LINGER
             self._hangup_seen(self.hangup_cause)
             self._ended.set()
+            self._fail_executes(lasting_too=True)
             if disposition != N.Disposition.LINGER:
                 self._closed.set()
         else:
@@ -458,6 +460,7 @@ class EslConnection(OutboundSession):
             self.hangup_complete = event
             self._hangup_seen(event.get(N.Header.HANGUP_CAUSE))
             self._ended.set()
+            self._fail_executes(lasting_too=True)
         handlers = self.event_handlers
         if handlers:
             for handler in handlers.get(name) or handlers.get("*") or ():
@@ -476,10 +479,19 @@ class EslConnection(OutboundSession):
         if self._hung_up.is_set():
             return
         self._hung_up.set()
-        if self._executes:
-            exc = CallHungUp(self.channel_uuid, self.hangup_cause)
-            executes, self._executes = self._executes, {}
-            for waiter in executes.values():
+        self._fail_executes(lasting_too=False)
+
+    def _fail_executes(self, *, lasting_too: bool) -> None:
+        """Fail the executes still waiting with CallHungUp: at the hangup all but the
+        ``past_hangup`` ones, whose completion comes after CHANNEL_HANGUP; once the
+        channel has ended (HANGUP_COMPLETE, a disconnect notice, the socket gone) those too."""
+        if not self._executes:
+            return
+        exc = CallHungUp(self.channel_uuid, self.hangup_cause)
+        kept = {} if lasting_too else {u: w for u, w in self._executes.items() if u in self._lasting}
+        failed, self._executes = self._executes, kept
+        for event_uuid, waiter in failed.items():
+            if event_uuid not in kept:
                 waiter.set_exception(exc)
 
     def _gone(self, why: str) -> None:
@@ -490,6 +502,7 @@ class EslConnection(OutboundSession):
         self.connected = False
         self._hangup_seen(self.hangup_cause)
         self._ended.set()
+        self._fail_executes(lasting_too=True)
         self._closed.set()
         if self._replies:
             exc = CallHungUp(self.channel_uuid, self.hangup_cause or None)
@@ -602,19 +615,24 @@ class EslConnection(OutboundSession):
     def linger(self, timeout=None) -> None:
         self.send_raw(commands.linger(timeout))
 
-    def execute(self, app: str, arg: str | None = None, *, timeout_s: float) -> Event:
+    def execute(self, app: str, arg: str | None = None, *, timeout_s: float, past_hangup: bool = False) -> Event:
         """Run a dptools application and wait for its CHANNEL_EXECUTE_COMPLETE.
 
         The completion is the event whose ``Application-UUID`` equals the fresh
         ``Event-UUID`` sent with the command. raises CallHungUp when the channel hangs up
         first, EslTimeout after ``timeout_s`` seconds, EslCommandRefused when FreeSWITCH
         answers the command with ``-ERR`` (nothing runs, so no completion would come).
+        past_hangup: FreeSWITCH sends the application's completion after CHANNEL_HANGUP
+        (PROTOCOL-NOTES §7), with the figures it set as it stopped (``record``'s length):
+        wait for it until the channel has ended, and raise CallHungUp only then.
         """
         if self._hung_up.is_set():
             raise CallHungUp(self.channel_uuid, self.hangup_cause)
         event_uuid = self.new_id()
         waiter = _Slot()
         self._executes[event_uuid] = waiter
+        if past_hangup:
+            self._lasting.add(event_uuid)
         try:
             reply = self.send_raw(commands.execute(app, arg, event_uuid))
             if reply.raw != _OK_REPLY and not reply.is_ok:  # nothing will run: no completion will come
@@ -624,6 +642,7 @@ class EslConnection(OutboundSession):
             return waiter.result()
         finally:
             self._executes.pop(event_uuid, None)
+            self._lasting.discard(event_uuid)
 
     call_command = execute  # greenswitch's name for the same job
 
