@@ -346,3 +346,32 @@ def test_a_write_lock_held_by_another_process_is_waited_for_without_holding_othe
         assert not (tmp_path / "spool" / "calls.jsonl").exists()
     finally:
         store.close()
+
+
+def test_while_postgresql_is_silent_units_of_work_do_not_queue_behind_each_others_connect(
+        pg_schema, tmp_path, monkeypatch):
+    """peewee connects one at a time: without the pause after a failed connect, four
+    saves would take four connect timeouts, one after the other."""
+    import time
+
+    import gevent
+
+    from fsrouter.store import db
+
+    monkeypatch.setattr(db, "PG_QUERY_TIMEOUT_S", 1)
+    silent = _SilentPostgres(relay=True)
+    options = pg_schema.url.split("?", 1)[1].replace("connect_timeout=3", "connect_timeout=2")
+    store = open_store(f"postgresql://{pg_schema.user}@127.0.0.1:{silent.port}/test?{options}",
+                       spool_dir=tmp_path / "spool")
+    try:
+        store.calls.save(make_call("before"))
+        silent.freeze()
+        started = time.monotonic()
+        saves = [gevent.spawn(store.calls.save, make_call(f"silent-{n}")) for n in range(4)]
+        gevent.joinall(saves, raise_error=True)
+        assert time.monotonic() - started < 4.5  # ~ one connect timeout (2 s) and one query timeout (1 s)
+        spooled = (tmp_path / "spool" / "calls.jsonl").read_text()
+        assert all(f"silent-{n}" in spooled for n in range(4))
+    finally:
+        store.close()
+        silent.close()

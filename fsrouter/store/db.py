@@ -17,7 +17,8 @@ URLs:
   for a free connection. Query options go to libpq as they are (``sslmode``,
   ``options=-csearch_path%3Dmyschema``, ...); ``connect_timeout`` defaults to 5 s. Under
   gevent the wait callback enforces it, and gives a query up after PG_QUERY_TIMEOUT_S
-  (30 s) of silence from the server (:func:`install_gevent_wait_callback`).
+  (10 s) of silence from the server (:func:`install_gevent_wait_callback`); after such a
+  failure connects fail at once for PG_RETRY_S (5 s).
   psycopg2 is imported only for these URLs.
 
 Under gevent, peewee keeps its connection state in a ``threading.local``, which monkey
@@ -66,7 +67,11 @@ PG_CONNECT_TIMEOUT_S = 5
 #: Seconds a PostgreSQL query may go without the server reading or answering anything
 #: (under gevent, where libpq's own timeouts do not apply): then the connection is
 #: closed and the unit of work fails (StoreError; a call record is spooled).
-PG_QUERY_TIMEOUT_S = 30
+PG_QUERY_TIMEOUT_S = 10
+#: Seconds after a failed connect (or a connection lost mid-query) during which further
+#: connects fail at once: peewee connects one at a time, so without this every unit of
+#: work of every call would queue behind its own connect_timeout while the server is down.
+PG_RETRY_S = 5.0
 
 
 class Connector:
@@ -167,6 +172,8 @@ class Connector:
         except MaxConnectionsExceeded as exc:
             raise StoreError(f"{self.description}: no free connection: {exc}") from exc
         except peewee.PeeweeException as exc:
+            if hasattr(self.database, "trip") and _connection_lost(exc):
+                self.database.trip()
             exc = _first_failure(exc)
             hint = self._unwritable_files() if "readonly" in str(exc) else ""
             raise StoreError(f"{self.description}: {type(exc).__name__}: {exc}{hint}".strip()) from exc
@@ -335,13 +342,45 @@ def _sqlite(url: str) -> Connector:
     return Connector(database, description=f"sqlite:///{path}", wal_path=path)
 
 
+def _postgresql_database_class():
+    """PooledPostgresqlDatabase that stops trying for PG_RETRY_S seconds once the server
+    could not be reached (built here: playhouse's PostgreSQL pool needs psycopg2)."""
+    import psycopg2
+    from playhouse.pool import PooledPostgresqlDatabase
+
+    class PostgresqlDatabase(PooledPostgresqlDatabase):
+        unreachable_until = 0.0
+
+        def _connect(self):  # peewee calls it under its connect lock: queued callers see a trip at once
+            wait = self.unreachable_until - _monotonic()
+            if wait > 0:
+                raise psycopg2.OperationalError(
+                    f"PostgreSQL unreachable (it failed moments ago); the next try in {wait:.1f} s")
+            try:
+                return super()._connect()
+            except psycopg2.OperationalError:
+                self.trip()
+                raise
+
+        def trip(self) -> None:
+            """The server was not reached: fail connects at once for PG_RETRY_S seconds."""
+            self.unreachable_until = _monotonic() + PG_RETRY_S
+
+    return PostgresqlDatabase
+
+
+def _connection_lost(exc: BaseException) -> bool:
+    """True for a PostgreSQL error with no SQLSTATE from the server: the connection, not
+    the statement, failed (a timeout of the wait callback, a server gone)."""
+    original = exc.args[0] if exc.args and isinstance(exc.args[0], BaseException) else exc
+    return type(original).__module__.startswith("psycopg2") and getattr(original, "pgcode", "") is None
+
+
 def _postgresql(url: str) -> Connector:
     try:
         import psycopg2  # noqa: F401  (peewee needs it; fail here with a clear message)
     except ImportError as exc:
         raise StoreError("postgresql URLs need psycopg2: pip install 'fsrouter[postgres]'") from exc
-    from playhouse.pool import PooledPostgresqlDatabase
-
     try:
         parts, port, dbname = dburl.postgresql_parts(url)
     except ValueError as exc:
@@ -356,7 +395,7 @@ def _postgresql(url: str) -> Connector:
         params["host"] = parts.hostname
     if port:
         params["port"] = port
-    database = PooledPostgresqlDatabase(
+    database = _postgresql_database_class()(
         dbname,
         max_connections=PG_MAX_CONNECTIONS,
         stale_timeout=PG_STALE_TIMEOUT_S,
