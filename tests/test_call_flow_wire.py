@@ -1,6 +1,13 @@
 """Calls driven end to end: the fake FreeSWITCH dials the real engine over TCP."""
 
+import time
+
+import gevent
+
 from fsrouter.replay.fakefs import FakeFreeSwitch, Scenario
+from fsrouter.replay.fsframes import command_reply, disconnect_notice
+from fsrouter.session import connection
+from tests.harness import SETTINGS, EngineHarness, write_config
 
 
 def apps(fake):
@@ -115,3 +122,88 @@ def test_an_execute_freeswitch_refuses_ends_the_call_at_once_instead_of_waiting_
     assert record.route[-1] == {"step": "command_refused", "command": "execute playback",
                                 "reply": f"-ERR invalid session id [{fake.scenario.uuid}]"}
     assert engine.wait_idle()
+
+
+class _QuietAfterHangup(FakeFreeSwitch):
+    """The caller hangs up during ``record`` and the switch sends CHANNEL_HANGUP and the
+    linger notice, then never record's completion (its socket stays open)."""
+
+    def _app_record(self, arg, base) -> None:
+        self._send(self._event("CHANNEL_HANGUP", **{"Hangup-Cause": "NORMAL_CLEARING"}),
+                   disconnect_notice(self.channel.uuid, linger=True))
+
+    _apps = {**FakeFreeSwitch._apps, "record": _app_record}
+
+
+def test_a_record_whose_completion_never_follows_the_hangup_keeps_the_message_and_does_not_hold_the_call(
+        engine, monkeypatch):
+    monkeypatch.setattr(connection, "PAST_HANGUP_S", 0.5)
+    started = time.monotonic()
+    fake = _QuietAfterHangup(Scenario()).run(engine.address, timeout_s=15)
+    assert time.monotonic() - started < 5
+    [voicemail] = engine.store.voicemails.for_call(fake.scenario.uuid)
+    assert voicemail.duration_s is None  # the file is FreeSWITCH's; its length never came
+    record = engine.record(fake.scenario.uuid)
+    assert [s["step"] for s in record.route][-2:] == ["group_voicemail", "caller_hung_up"]
+
+
+class _SyncSwitch(FakeFreeSwitch):
+    """``socket ... full`` without async (PROTOCOL-NOTES §8): the reply to sendmsg comes
+    once the application has finished, its events right after it."""
+
+    app_s = {"record": 0.6}
+
+    def _command(self, frame) -> bool:
+        command = (frame.command or "").strip()
+        if command == "connect":
+            self._send(self.channel.connect_reply(async_mode=False))
+            return True
+        if command.startswith("sendmsg"):
+            headers = {k.lower(): v for k, v in frame.headers.items()}
+            gevent.sleep(self.app_s.get(headers.get("execute-app-name"), 0))
+            held, send = [], self._send
+            self._send = lambda *frames: held.extend(frames)
+            try:
+                self._sendmsg(frame)
+            finally:
+                self._send = send
+            self._send(command_reply("+OK"), *held)
+            return True
+        return super()._command(frame)
+
+
+def test_in_sync_mode_an_application_longer_than_reply_timeout_is_waited_for(tmp_path):
+    settings = SETTINGS.replace("reply_timeout: 5", "reply_timeout: 0.2")
+    harness = EngineHarness(write_config(tmp_path / "config", settings=settings),
+                            db_url=f"sqlite:///{tmp_path / 'x.db'}")
+    harness.start()
+    try:
+        fake = _SyncSwitch(Scenario(record_seconds=9)).run(harness.address, timeout_s=30)
+        [voicemail] = harness.store.voicemails.for_call(fake.scenario.uuid)
+        assert voicemail.duration_s == 9.0
+        assert harness.record(fake.scenario.uuid).route[-1]["step"] == "group_voicemail"
+    finally:
+        harness.stop()
+
+
+class _RecordNeverEnds(FakeFreeSwitch):
+    """``record`` starts and FreeSWITCH never says it ended (the call stays up)."""
+
+    def _app_record(self, arg, base) -> None:
+        pass
+
+    _apps = {**FakeFreeSwitch._apps, "record": _app_record}
+
+
+def test_a_record_that_never_ends_times_out_with_its_message_and_a_route_step(engine, monkeypatch):
+    from fsrouter.session import call as call_module
+
+    monkeypatch.setattr(call_module, "GRACE_S", 0.5)
+    engine.app.services.voicemail_max_s = 1
+    fake = _RecordNeverEnds(Scenario()).run(engine.address, timeout_s=20)
+    [voicemail] = engine.store.voicemails.for_call(fake.scenario.uuid)
+    assert voicemail.duration_s is None
+    record = engine.record(fake.scenario.uuid)
+    assert record.route[-1] == {"step": "group_voicemail", "employee": None, "path": voicemail.path,
+                                "duration_s": None, "result": "timed_out"}
+    assert record.hangup_cause == "RECOVERY_ON_TIMER_EXPIRE"

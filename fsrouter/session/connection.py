@@ -51,6 +51,9 @@ from fsrouter.esl import names as N
 FrameObserver = Callable[[str, bytes], None]
 
 _RECV_BYTES = 65536
+#: Seconds an application's completion is waited for after CHANNEL_HANGUP (execute's
+#: past_hangup): FreeSWITCH sends it within ~20 ms (PROTOCOL-NOTES §7, §9).
+PAST_HANGUP_S = 5.0
 #: FreeSWITCH's reply to a sendmsg it takes, byte for byte (every capture): compared whole
 #: before asking the frame (~0.05 us against ~0.7 us for Frame.is_ok).
 _OK_REPLY = b"Content-Type: command/reply\nReply-Text: +OK\n\n"
@@ -184,6 +187,8 @@ class EslConnection(OutboundSession):
         self._executes: dict[str, _Slot] = {}
         self._lasting: set[str] = set()  # executes whose completion is awaited past the hangup
         self._hung_up = gevent.event.Event()
+        self._hung_up_at: float | None = None  # time.monotonic() of the hangup
+        self.sync_mode = False  # Socket-Mode: static (no async): a reply waits for its app
         self._ended = gevent.event.Event()  # HANGUP_COMPLETE, a disconnect notice, or the socket gone
         self._closed = gevent.event.Event()
         self._reader: gevent.Greenlet | None = None
@@ -439,7 +444,6 @@ class EslConnection(OutboundSession):
             self._lingering = disposition == N.Disposition.LINGER
             self._hangup_seen(self.hangup_cause)
             self._ended.set()
-            self._fail_executes(lasting_too=True)
             if disposition != N.Disposition.LINGER:
                 self._closed.set()
         else:
@@ -460,7 +464,6 @@ class EslConnection(OutboundSession):
             self.hangup_complete = event
             self._hangup_seen(event.get(N.Header.HANGUP_CAUSE))
             self._ended.set()
-            self._fail_executes(lasting_too=True)
         handlers = self.event_handlers
         if handlers:
             for handler in handlers.get(name) or handlers.get("*") or ():
@@ -478,13 +481,14 @@ class EslConnection(OutboundSession):
             self.hangup_cause = cause
         if self._hung_up.is_set():
             return
+        self._hung_up_at = _monotonic()
         self._hung_up.set()
         self._fail_executes(lasting_too=False)
 
     def _fail_executes(self, *, lasting_too: bool) -> None:
         """Fail the executes still waiting with CallHungUp: at the hangup all but the
-        ``past_hangup`` ones, whose completion comes after CHANNEL_HANGUP; once the
-        channel has ended (HANGUP_COMPLETE, a disconnect notice, the socket gone) those too."""
+        ``past_hangup`` ones, whose completion comes after CHANNEL_HANGUP (their own wait
+        gives up PAST_HANGUP_S after it); once the socket is gone those too."""
         if not self._executes:
             return
         exc = CallHungUp(self.channel_uuid, self.hangup_cause)
@@ -603,6 +607,7 @@ class EslConnection(OutboundSession):
         data = reply.event()
         self.channel_data = data
         self.channel_uuid = channel_uuid(data)
+        self.sync_mode = data.get(N.Header.SOCKET_MODE) == "static"
         self.log = self.log.bind(call_uuid=self.channel_uuid)
         if data.get(N.Header.UNIQUE_ID) is None:
             self.log.warning("connect_reply_without_unique_id")
@@ -624,7 +629,10 @@ class EslConnection(OutboundSession):
         answers the command with ``-ERR`` (nothing runs, so no completion would come).
         past_hangup: FreeSWITCH sends the application's completion after CHANNEL_HANGUP
         (PROTOCOL-NOTES §7), with the figures it set as it stopped (``record``'s length):
-        wait for it until the channel has ended, and raise CallHungUp only then.
+        wait for it up to PAST_HANGUP_S seconds after the hangup (or until the socket is
+        gone), and raise CallHungUp only then.
+        In sync mode (``Socket-Mode: static``, PROTOCOL-NOTES §8) FreeSWITCH holds the
+        reply until the application ends, so the reply is waited for as long as the app.
         """
         if self._hung_up.is_set():
             raise CallHungUp(self.channel_uuid, self.hangup_cause)
@@ -634,15 +642,30 @@ class EslConnection(OutboundSession):
         if past_hangup:
             self._lasting.add(event_uuid)
         try:
-            reply = self.send_raw(commands.execute(app, arg, event_uuid))
+            reply = self.send_raw(commands.execute(app, arg, event_uuid),
+                                  timeout_s=timeout_s if self.sync_mode else None)
             if reply.raw != _OK_REPLY and not reply.is_ok:  # nothing will run: no completion will come
                 raise EslCommandRefused(f"execute {app}", reply.reply_text)
-            if not self._await(waiter.is_done, waiter.wait, timeout_s):
+            if past_hangup:
+                self._await_past_hangup(waiter, app, timeout_s)
+            elif not self._await(waiter.is_done, waiter.wait, timeout_s):
                 raise EslTimeout(f"{app} completion", timeout_s, self.channel_uuid)
             return waiter.result()
         finally:
             self._executes.pop(event_uuid, None)
             self._lasting.discard(event_uuid)
+
+    def _await_past_hangup(self, waiter: _Slot, app: str, timeout_s: float) -> None:
+        """Wait for ``waiter`` up to ``timeout_s`` seconds, and no longer than PAST_HANGUP_S
+        after the hangup: in slices, since a read waits for its own deadline."""
+        end = _monotonic() + timeout_s
+        while not waiter.is_done():
+            now = _monotonic()
+            if self._closed.is_set() or (self._hung_up_at is not None and now >= self._hung_up_at + PAST_HANGUP_S):
+                raise CallHungUp(self.channel_uuid, self.hangup_cause)
+            if now >= end:
+                raise EslTimeout(f"{app} completion", timeout_s, self.channel_uuid)
+            self._await(waiter.is_done, waiter.wait, min(end - now, PAST_HANGUP_S))
 
     call_command = execute  # greenswitch's name for the same job
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fsrouter.errors import CallHungUp
+from fsrouter.errors import CallHungUp, EslTimeout
 from fsrouter.flow.callfiles import call_file
 
 
@@ -32,7 +32,13 @@ def take_voicemail(ctx, employee: str | None, *, step: str = "voicemail") -> Non
     stored, then CallHungUp ends the flow as for any hang-up."""
     ctx.call.playback(ctx.melody("voicemail"))
     path = voicemail_path(ctx)
-    result = ctx.call.record(ctx.on_freeswitch(path), max_s=ctx.services.voicemail_max_s)
+    try:
+        result = ctx.call.record(ctx.on_freeswitch(path), max_s=ctx.services.voicemail_max_s)
+    except EslTimeout:  # FreeSWITCH never said record ended: the file may well be there
+        ctx.services.store.voicemails.add(call_uuid=ctx.call.uuid, line=ctx.line.id, employee=employee,
+                                          path=path, duration_s=None)
+        ctx.step(step, employee=employee, path=path, duration_s=None, result="timed_out")
+        raise
     ctx.services.store.voicemails.add(call_uuid=ctx.call.uuid, line=ctx.line.id, employee=employee,
                                       path=path, duration_s=result.duration_s)
     ctx.step(step, employee=employee, path=path, duration_s=result.duration_s)
