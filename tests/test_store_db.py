@@ -375,3 +375,29 @@ def test_while_postgresql_is_silent_units_of_work_do_not_queue_behind_each_other
     finally:
         store.close()
         silent.close()
+
+
+def test_idle_pooled_connections_to_a_silent_postgresql_cost_one_timeout_not_one_each(
+        pg_schema, tmp_path, monkeypatch):
+    import time
+
+    import gevent
+
+    from fsrouter.store import db
+
+    monkeypatch.setattr(db, "PG_QUERY_TIMEOUT_S", 1)
+    silent = _SilentPostgres(relay=True)
+    options = pg_schema.url.split("?", 1)[1]
+    store = open_store(f"postgresql://{pg_schema.user}@127.0.0.1:{silent.port}/test?{options}",
+                       spool_dir=tmp_path / "spool")
+    try:
+        busy = [gevent.spawn(lambda n=n: store.calls.save(make_call(f"fill-{n}"))) for n in range(4)]
+        gevent.joinall(busy, raise_error=True)  # a few connections now wait idle in the pool
+        silent.freeze()
+        started = time.monotonic()
+        store.calls.save(make_call("silent"))  # spooled
+        assert time.monotonic() - started < 2.5  # one ping's timeout, then the pause: not one per idle connection
+        assert "silent" in (tmp_path / "spool" / "calls.jsonl").read_text()
+    finally:
+        store.close()
+        silent.close()

@@ -72,6 +72,8 @@ PG_QUERY_TIMEOUT_S = 10
 #: connects fail at once: peewee connects one at a time, so without this every unit of
 #: work of every call would queue behind its own connect_timeout while the server is down.
 PG_RETRY_S = 5.0
+#: How the gevent wait callback's timeout reads (install_gevent_wait_callback).
+_SILENT = "PostgreSQL server silent for"
 
 
 class Connector:
@@ -346,6 +348,7 @@ def _postgresql_database_class():
     """PooledPostgresqlDatabase that stops trying for PG_RETRY_S seconds once the server
     could not be reached (built here: playhouse's PostgreSQL pool needs psycopg2)."""
     import psycopg2
+    import psycopg2.extensions
     from playhouse.pool import PooledPostgresqlDatabase
 
     class PostgresqlDatabase(PooledPostgresqlDatabase):
@@ -365,6 +368,30 @@ def _postgresql_database_class():
         def trip(self) -> None:
             """The server was not reached: fail connects at once for PG_RETRY_S seconds."""
             self.unreachable_until = _monotonic() + PG_RETRY_S
+
+        def _is_closed(self, conn) -> bool:
+            """peewee's check of an idle pooled connection before handing it out (a
+            rollback or ``SELECT 1``), except that a server gone silent trips the pause and
+            ends the connect: else each idle connection, then a new one, would wait out its
+            timeout in turn, under the pool's lock, before any call's store work could
+            fail (20 x 10 s + 5 s)."""
+            if conn.closed:
+                return True
+            if _monotonic() < self.unreachable_until:  # do not ask a server that just failed us
+                conn.close()
+                return True
+            try:
+                if conn.info.transaction_status != psycopg2.extensions.TRANSACTION_STATUS_IDLE:
+                    conn.rollback()
+                else:
+                    conn.cursor().execute("SELECT 1")
+            except psycopg2.Error as exc:
+                conn.close()
+                if _SILENT in str(exc):  # the server is there but silent: stop here, try no other
+                    self.trip()
+                    raise
+                return True  # closed by the server (a restart, say): the next one may be fine
+            return False
 
     return PostgresqlDatabase
 
@@ -442,8 +469,7 @@ def install_gevent_wait_callback() -> None:
                     raise psycopg2.OperationalError(f"bad state from poll: {state}")
             except TimeoutError:  # gevent's socket.timeout
                 what = "connecting" if connecting else "during a query"
-                raise psycopg2.OperationalError(
-                    f"PostgreSQL server silent for {limit:g} s {what}") from None
+                raise psycopg2.OperationalError(f"{_SILENT} {limit:g} s {what}") from None
 
     with _green_lock:
         if psycopg2.extensions.get_wait_callback() is None:
