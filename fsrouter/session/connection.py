@@ -157,6 +157,14 @@ class EslConnection(OutboundSession):
     just before each read (it must not block, and what it raises is logged, not raised).
     """
 
+    # Set on few calls or late in a call: class defaults keep them out of every held
+    # call's instance dict (memory per parked call, benchmarks/RESULTS.md).
+    hangup_requested: str | None = None  # the cause this side's hangup asked for
+    lost: str | None = None  # why the socket went before any hangup (see _gone)
+    sync_mode = False  # Socket-Mode: static (no async): a reply waits for its app
+    _hung_up_at: float | None = None  # time.monotonic() of the hangup
+    _lasting: frozenset[str] | set[str] = frozenset()  # executes awaited past the hangup (a set once used)
+
     def __init__(self, sock, *, log, new_id: Callable[[], str] = new_uuid,
                  reply_timeout_s: float = 5.0, observer: FrameObserver | None = None,
                  before_read: Callable[[], None] | None = None):
@@ -176,8 +184,6 @@ class EslConnection(OutboundSession):
         self.before_read = before_read
         self.channel_uuid: str | None = None
         self.hangup_cause: str | None = None
-        self.hangup_requested: str | None = None  # the cause this side's hangup asked for
-        self.lost: str | None = None  # why the socket went before any hangup (see _gone)
         self.hangup_event: Event | None = None
         self.hangup_complete: Event | None = None
         self.answered = False
@@ -185,10 +191,7 @@ class EslConnection(OutboundSession):
         self._write_lock = gevent.lock.Semaphore()
         self._replies: deque[_Slot] = deque()
         self._executes: dict[str, _Slot] = {}
-        self._lasting: set[str] = set()  # executes whose completion is awaited past the hangup
         self._hung_up = gevent.event.Event()
-        self._hung_up_at: float | None = None  # time.monotonic() of the hangup
-        self.sync_mode = False  # Socket-Mode: static (no async): a reply waits for its app
         self._ended = gevent.event.Event()  # HANGUP_COMPLETE, a disconnect notice, or the socket gone
         self._closed = gevent.event.Event()
         self._reader: gevent.Greenlet | None = None
@@ -607,7 +610,8 @@ class EslConnection(OutboundSession):
         data = reply.event()
         self.channel_data = data
         self.channel_uuid = channel_uuid(data)
-        self.sync_mode = data.get(N.Header.SOCKET_MODE) == "static"
+        if data.get(N.Header.SOCKET_MODE) == "static":
+            self.sync_mode = True
         self.log = self.log.bind(call_uuid=self.channel_uuid)
         if data.get(N.Header.UNIQUE_ID) is None:
             self.log.warning("connect_reply_without_unique_id")
@@ -640,6 +644,8 @@ class EslConnection(OutboundSession):
         waiter = _Slot()
         self._executes[event_uuid] = waiter
         if past_hangup:
+            if not isinstance(self._lasting, set):
+                self._lasting = set()
             self._lasting.add(event_uuid)
         try:
             reply = self.send_raw(commands.execute(app, arg, event_uuid),
@@ -653,7 +659,8 @@ class EslConnection(OutboundSession):
             return waiter.result()
         finally:
             self._executes.pop(event_uuid, None)
-            self._lasting.discard(event_uuid)
+            if past_hangup:
+                self._lasting.discard(event_uuid)
 
     def _await_past_hangup(self, waiter: _Slot, app: str, timeout_s: float) -> None:
         """Wait for ``waiter`` up to ``timeout_s`` seconds, and no longer than PAST_HANGUP_S
