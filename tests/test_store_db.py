@@ -5,8 +5,10 @@ from __future__ import annotations
 import ast
 import re
 import sqlite3
+import time
 from pathlib import Path
 
+import gevent
 import pytest
 from playhouse.pool import PooledPostgresqlDatabase
 from structlog.testing import capture_logs
@@ -212,11 +214,9 @@ class _SilentPostgres:
     drops) does. ``freeze()`` stops relaying on the connections made so far too."""
 
     def __init__(self, relay: bool):
-        import gevent
         from gevent.server import StreamServer
 
         self.relay = relay
-        self._gevent = gevent
         self.server = StreamServer(("127.0.0.1", 0), self._handle)
         self.server.start()
         self.port = self.server.server_port
@@ -228,7 +228,7 @@ class _SilentPostgres:
         from gevent import socket as gsocket
 
         if not self.relay:
-            self._gevent.sleep(3600)
+            gevent.sleep(3600)
             return
         upstream = gsocket.create_connection(("127.0.0.1", 5432))
 
@@ -238,20 +238,18 @@ class _SilentPostgres:
                 if not data:
                     return
                 while not self.relay:  # frozen: hold everything from now on
-                    self._gevent.sleep(3600)
+                    gevent.sleep(3600)
                 dst.sendall(data)
 
-        jobs = [self._gevent.spawn(pump, client, upstream), self._gevent.spawn(pump, upstream, client)]
-        self._gevent.joinall(jobs, count=1)
-        self._gevent.killall(jobs)
+        jobs = [gevent.spawn(pump, client, upstream), gevent.spawn(pump, upstream, client)]
+        gevent.joinall(jobs, count=1)
+        gevent.killall(jobs)
 
     def close(self) -> None:
         self.server.stop(timeout=0)
 
 
 def test_a_postgresql_host_that_accepts_and_never_answers_fails_the_open_within_connect_timeout(pg_schema):
-    import time
-
     silent = _SilentPostgres(relay=False)
     try:
         started = time.monotonic()
@@ -262,27 +260,32 @@ def test_a_postgresql_host_that_accepts_and_never_answers_fails_the_open_within_
         silent.close()
 
 
-def test_a_postgresql_server_that_goes_silent_mid_query_costs_one_timeout_and_the_record_is_spooled(
-        pg_schema, tmp_path, monkeypatch):
-    import time
-
+@pytest.fixture
+def silent_store(pg_schema, tmp_path, monkeypatch):
+    """(store, relay, spool file): a PostgreSQL store reached through a relay that
+    ``freeze()`` makes silent; 1 s of query silence and 2 s of connect silence fail."""
     from fsrouter.store import db
 
     monkeypatch.setattr(db, "PG_QUERY_TIMEOUT_S", 1)
-    silent = _SilentPostgres(relay=True)
-    options = pg_schema.url.split("?", 1)[1]
-    store = open_store(f"postgresql://{pg_schema.user}@127.0.0.1:{silent.port}/test?{options}",
+    relay = _SilentPostgres(relay=True)
+    options = pg_schema.url.split("?", 1)[1].replace("connect_timeout=3", "connect_timeout=2")
+    store = open_store(f"postgresql://{pg_schema.user}@127.0.0.1:{relay.port}/test?{options}",
                        spool_dir=tmp_path / "spool")
     try:
-        store.calls.save(make_call("before"))
-        silent.freeze()
-        started = time.monotonic()
-        store.calls.save(make_call("while-silent"))  # no exception: spooled
-        assert time.monotonic() - started < 5
-        assert (tmp_path / "spool" / "calls.jsonl").read_text().count("while-silent") == 1
+        yield store, relay, tmp_path / "spool" / "calls.jsonl"
     finally:
         store.close()
-        silent.close()
+        relay.close()
+
+
+def test_a_postgresql_server_that_goes_silent_mid_query_costs_one_timeout_and_the_record_is_spooled(silent_store):
+    store, relay, spool = silent_store
+    store.calls.save(make_call("before"))
+    relay.freeze()
+    started = time.monotonic()
+    store.calls.save(make_call("while-silent"))  # no exception: spooled
+    assert time.monotonic() - started < 5
+    assert spool.read_text().count("while-silent") == 1
 
 
 def test_the_gevent_wait_callback_gives_up_on_a_query_the_server_never_answers(pg_schema, monkeypatch):
@@ -311,10 +314,6 @@ def test_a_write_lock_held_by_another_process_is_waited_for_without_holding_othe
     5 s per store operation while, say, a command-line import held the lock."""
     import subprocess
     import sys
-    import time
-
-    import gevent
-
     path = tmp_path / "locked.db"
     store = open_store(f"sqlite:///{path}", spool_dir=tmp_path / "spool")
     try:
@@ -348,56 +347,25 @@ def test_a_write_lock_held_by_another_process_is_waited_for_without_holding_othe
         store.close()
 
 
-def test_while_postgresql_is_silent_units_of_work_do_not_queue_behind_each_others_connect(
-        pg_schema, tmp_path, monkeypatch):
+def test_while_postgresql_is_silent_units_of_work_do_not_queue_behind_each_others_connect(silent_store):
     """peewee connects one at a time: without the pause after a failed connect, four
     saves would take four connect timeouts, one after the other."""
-    import time
-
-    import gevent
-
-    from fsrouter.store import db
-
-    monkeypatch.setattr(db, "PG_QUERY_TIMEOUT_S", 1)
-    silent = _SilentPostgres(relay=True)
-    options = pg_schema.url.split("?", 1)[1].replace("connect_timeout=3", "connect_timeout=2")
-    store = open_store(f"postgresql://{pg_schema.user}@127.0.0.1:{silent.port}/test?{options}",
-                       spool_dir=tmp_path / "spool")
-    try:
-        store.calls.save(make_call("before"))
-        silent.freeze()
-        started = time.monotonic()
-        saves = [gevent.spawn(store.calls.save, make_call(f"silent-{n}")) for n in range(4)]
-        gevent.joinall(saves, raise_error=True)
-        assert time.monotonic() - started < 4.5  # ~ one connect timeout (2 s) and one query timeout (1 s)
-        spooled = (tmp_path / "spool" / "calls.jsonl").read_text()
-        assert all(f"silent-{n}" in spooled for n in range(4))
-    finally:
-        store.close()
-        silent.close()
+    store, relay, spool = silent_store
+    store.calls.save(make_call("before"))
+    relay.freeze()
+    started = time.monotonic()
+    saves = [gevent.spawn(store.calls.save, make_call(f"silent-{n}")) for n in range(4)]
+    gevent.joinall(saves, raise_error=True)
+    assert time.monotonic() - started < 4.5  # ~ one connect timeout (2 s) and one query timeout (1 s)
+    assert all(f"silent-{n}" in spool.read_text() for n in range(4))
 
 
-def test_idle_pooled_connections_to_a_silent_postgresql_cost_one_timeout_not_one_each(
-        pg_schema, tmp_path, monkeypatch):
-    import time
-
-    import gevent
-
-    from fsrouter.store import db
-
-    monkeypatch.setattr(db, "PG_QUERY_TIMEOUT_S", 1)
-    silent = _SilentPostgres(relay=True)
-    options = pg_schema.url.split("?", 1)[1]
-    store = open_store(f"postgresql://{pg_schema.user}@127.0.0.1:{silent.port}/test?{options}",
-                       spool_dir=tmp_path / "spool")
-    try:
-        busy = [gevent.spawn(lambda n=n: store.calls.save(make_call(f"fill-{n}"))) for n in range(4)]
-        gevent.joinall(busy, raise_error=True)  # a few connections now wait idle in the pool
-        silent.freeze()
-        started = time.monotonic()
-        store.calls.save(make_call("silent"))  # spooled
-        assert time.monotonic() - started < 2.5  # one ping's timeout, then the pause: not one per idle connection
-        assert "silent" in (tmp_path / "spool" / "calls.jsonl").read_text()
-    finally:
-        store.close()
-        silent.close()
+def test_idle_pooled_connections_to_a_silent_postgresql_cost_one_timeout_not_one_each(silent_store):
+    store, relay, spool = silent_store
+    busy = [gevent.spawn(lambda n=n: store.calls.save(make_call(f"fill-{n}"))) for n in range(4)]
+    gevent.joinall(busy, raise_error=True)  # a few connections now wait idle in the pool
+    relay.freeze()
+    started = time.monotonic()
+    store.calls.save(make_call("silent"))  # spooled
+    assert time.monotonic() - started < 2.5  # one ping's timeout, then the pause: not one per idle connection
+    assert "silent" in spool.read_text()
