@@ -147,6 +147,14 @@ def test_version_changes_when_any_file_changes(cfg, relative):
     assert load_config("config").version != before
 
 
+def test_version_ignores_files_the_config_never_reads(cfg):
+    before = load_config("config").version
+    (cfg / "fsrouter.db").write_bytes(b"SQLite format 3\x00" + bytes(4096))  # a database left here
+    (cfg / "numbers" / "kyiv-sales.yaml~").write_text("an editor's backup\n")
+    (cfg / "notes.txt").write_text("who to call\n")
+    assert load_config("config").version == before
+
+
 def test_version_changes_when_a_file_is_added_or_renamed(cfg):
     before = load_config("config").version
     (cfg / "sounds").mkdir()

@@ -121,17 +121,17 @@ def test_a_line_file_that_cannot_be_parsed_is_not_also_reported_as_a_missing_lin
 
 
 def test_an_unreadable_file_in_the_config_folder_is_a_config_error_naming_it(cfg, monkeypatch):
-    (cfg / "notes.txt").write_text("secret")
+    (cfg / "jingle.mp3").write_bytes(b"\xff\xfb")  # a melody file the version covers
     real = Path.read_bytes
 
     def read_bytes(self):
-        if self.name == "notes.txt":
+        if self.name == "jingle.mp3":
             raise PermissionError(13, "Permission denied", str(self))
         return real(self)
 
     monkeypatch.setattr(Path, "read_bytes", read_bytes)
     errors = problems()
-    assert [(e.path, e.message) for e in errors] == [("config/notes.txt", "cannot read: Permission denied")]
+    assert [(e.path, e.message) for e in errors] == [("config/jingle.mp3", "cannot read: Permission denied")]
 
 
 def test_an_unreadable_config_folder_is_a_config_error_naming_it(cfg, monkeypatch):

@@ -63,9 +63,16 @@ def load_config(root: str | Path) -> Config:
                   warnings=tuple(sorted(draft.warnings, key=lambda e: (e.path, e.line or 0, e.field))))
 
 
+#: What a config folder's version covers: the YAML and the melodies (MP3) a call may play.
+#: Not anything else kept there (an SQLite database, an editor's backup, notes), which the
+#: engine never reads and which would be read in full at every reload.
+VERSIONED_SUFFIXES = (".yaml", ".yml", ".mp3")
+
+
 def folder_version(root: Path, shown: str | None = None) -> str:
-    """First 16 hex chars of sha256 over every file under ``root``: for each, sorted by
-    relative POSIX path, the path, a NUL, the size and the bytes.
+    """First 16 hex chars of sha256 over every YAML and MP3 file under ``root``
+    (VERSIONED_SUFFIXES): for each, sorted by relative POSIX path, the path, a NUL, the
+    size and the bytes.
 
     A folder or file that cannot be read (permissions) is a ConfigError naming it, joined
     to ``shown`` (the folder as the user named it; default ``root``)."""
@@ -81,7 +88,7 @@ def folder_version(root: Path, shown: str | None = None) -> str:
         subfolders.sort()
         for name in names:
             path = Path(folder, name)
-            if path.is_file():
+            if name.lower().endswith(VERSIONED_SUFFIXES) and path.is_file():
                 files.append((path.relative_to(root).as_posix(), path))
     files.sort()
     for relative, path in files:
