@@ -25,7 +25,7 @@ from gevent import monkey  # noqa: E402
 
 monkey.patch_all()
 
-from fsrouter.store.db import install_gevent_wait_callback  # noqa: E402
+from fsrouter.store.postgres import install_gevent_wait_callback  # noqa: E402
 
 install_gevent_wait_callback()  # psycopg2 would otherwise block every greenlet on a query
 

@@ -6,7 +6,7 @@ monkey.patch_all()
 
 import pytest  # noqa: E402
 
-from fsrouter.store.db import install_gevent_wait_callback  # noqa: E402
+from fsrouter.store.postgres import install_gevent_wait_callback  # noqa: E402
 
 install_gevent_wait_callback()
 

@@ -264,9 +264,9 @@ def test_a_postgresql_host_that_accepts_and_never_answers_fails_the_open_within_
 def silent_store(pg_schema, tmp_path, monkeypatch):
     """(store, relay, spool file): a PostgreSQL store reached through a relay that
     ``freeze()`` makes silent; 1 s of query silence and 2 s of connect silence fail."""
-    from fsrouter.store import db
+    from fsrouter.store import postgres
 
-    monkeypatch.setattr(db, "PG_QUERY_TIMEOUT_S", 1)
+    monkeypatch.setattr(postgres, "PG_QUERY_TIMEOUT_S", 1)
     relay = _SilentPostgres(relay=True)
     options = pg_schema.url.split("?", 1)[1].replace("connect_timeout=3", "connect_timeout=2")
     store = open_store(f"postgresql://{pg_schema.user}@127.0.0.1:{relay.port}/test?{options}",
@@ -291,9 +291,9 @@ def test_a_postgresql_server_that_goes_silent_mid_query_costs_one_timeout_and_th
 def test_the_gevent_wait_callback_gives_up_on_a_query_the_server_never_answers(pg_schema, monkeypatch):
     import psycopg2
 
-    from fsrouter.store import db
+    from fsrouter.store import postgres
 
-    monkeypatch.setattr(db, "PG_QUERY_TIMEOUT_S", 1)
+    monkeypatch.setattr(postgres, "PG_QUERY_TIMEOUT_S", 1)
     silent = _SilentPostgres(relay=True)
     conn = psycopg2.connect(host="127.0.0.1", port=silent.port, user=pg_schema.user, dbname="test")
     try:

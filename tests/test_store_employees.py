@@ -8,7 +8,7 @@ import peewee
 import pytest
 
 from fsrouter.store import open_store
-from fsrouter.store.db import install_gevent_wait_callback, uninstall_gevent_wait_callback
+from fsrouter.store.postgres import install_gevent_wait_callback, uninstall_gevent_wait_callback
 from tests.store_fixtures import backend, clock, pg_schema, spool_dir, store, store_url  # noqa: F401
 
 
