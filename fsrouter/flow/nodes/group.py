@@ -73,7 +73,10 @@ def forward(ctx, number: str, *, gateway: str | None, step: str, ring_time_s: in
     # without a gateway the number is left to FreeSWITCH's own dialplan (context "default")
     target = f"sofia/gateway/{gateway}/{number}" if gateway else f"loopback/{number}/default"
 
-    def on_answer(_other_leg: str | None) -> None:
+    bridged: list[str | None] = []  # CHANNEL_BRIDGE came: the number answered
+
+    def on_answer(other_leg: str | None) -> None:
+        bridged.append(other_leg)
         if employee is not None:
             ctx.employee_answered(employee)
         else:
@@ -85,9 +88,7 @@ def forward(ctx, number: str, *, gateway: str | None, step: str, ring_time_s: in
         result = ctx.call.bridge(f"{{originate_timeout={int(ring_time_s)}}}{target}", ring_time_s=ring_time_s,
                                  on_answer=on_answer)
     except CallHungUp:  # the route still says where the call went, and whether it was answered
-        answered = ctx.answered_by == employee if employee is not None else \
-            ctx.extra.get("answered_number") == number
-        ctx.step(step, number=number, result=ctx.gone(), answered=answered, **route_fields)
+        ctx.step(step, number=number, result=ctx.gone(), answered=bool(bridged), **route_fields)
         raise
     ctx.step(step, number=number, result=result.outcome, cause=result.cause, **route_fields)
     return result
