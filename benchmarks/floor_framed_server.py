@@ -1,7 +1,7 @@
 """The framing floor: the least a *correct* outbound-socket client can do, by hand.
 
-The same reference flow as ``floor_server.py`` (connect, myevents and linger in one
-write, answer, playback, hangup, exit), but the byte stream is cut into ESL messages as
+The same reference flow as ``floor_server.py`` (connect, myevents, nixevent and linger
+in one write, answer, playback, hangup, exit), but the byte stream is cut into ESL messages as
 the protocol says (PROTOCOL-NOTES §1): a header block up to the blank line, then
 ``Content-Length`` bytes of body. A reply is the next ``command/reply``; an execute is
 done at the CHANNEL_EXECUTE_COMPLETE event whose ``Application-UUID`` header is the
@@ -19,6 +19,14 @@ import sys  # noqa: E402
 import uuid  # noqa: E402
 
 from gevent.server import StreamServer  # noqa: E402
+
+#: fsrouter's opening (fsrouter.session.connection.OPENING): connect, myevents, nixevent of
+#: the myevents types no flow reads, linger.
+OPENING = (b"connect\n\nmyevents\n\n"
+           b"nixevent CHANNEL_APPLICATION CHANNEL_CREATE CHANNEL_DATA CHANNEL_DESTROY CHANNEL_EXECUTE "
+           b"CHANNEL_ORIGINATE CHANNEL_UUID CHANNEL_OUTGOING CHANNEL_PARK CHANNEL_PROGRESS "
+           b"CHANNEL_PROGRESS_MEDIA CHANNEL_STATE CHANNEL_UNPARK DETECTED_SPEECH NOTALK TALK\n\n"
+           b"linger\n\n")
 
 
 def handle(sock, _address):
@@ -68,8 +76,8 @@ def handle(sock, _address):
                 return
 
     try:
-        sock.sendall(b"connect\n\nmyevents\n\nlinger\n\n")  # the opening in one write, as fsrouter sends it
-        for _ in range(3):
+        sock.sendall(OPENING)  # in one write, as fsrouter sends it
+        for _ in range(4):
             reply()
         execute("answer")
         execute("playback", "/sounds/en/greeting.wav")

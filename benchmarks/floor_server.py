@@ -1,6 +1,6 @@
 """The floor: the least an outbound-socket server can do for the reference flow, by hand.
 
-connect, myevents, linger (in one write, then their three replies), answer, playback,
+connect, myevents, nixevent, linger (in one write, then their four replies), answer, playback,
 hangup, exit on a bare gevent StreamServer,
 waiting for each execute's CHANNEL_EXECUTE_COMPLETE by Application-UUID with a plain
 bytes scan (the CHANNEL_EXECUTE before it carries the same Application-UUID, so the scan
@@ -16,6 +16,14 @@ import sys  # noqa: E402
 import uuid  # noqa: E402
 
 from gevent.server import StreamServer  # noqa: E402
+
+#: fsrouter's opening (fsrouter.session.connection.OPENING): connect, myevents, nixevent of
+#: the myevents types no flow reads, linger.
+OPENING = (b"connect\n\nmyevents\n\n"
+           b"nixevent CHANNEL_APPLICATION CHANNEL_CREATE CHANNEL_DATA CHANNEL_DESTROY CHANNEL_EXECUTE "
+           b"CHANNEL_ORIGINATE CHANNEL_UUID CHANNEL_OUTGOING CHANNEL_PARK CHANNEL_PROGRESS "
+           b"CHANNEL_PROGRESS_MEDIA CHANNEL_STATE CHANNEL_UNPARK DETECTED_SPEECH NOTALK TALK\n\n"
+           b"linger\n\n")
 
 
 def handle(sock, _address):
@@ -35,8 +43,8 @@ def handle(sock, _address):
         wait_for(until)
 
     try:
-        sock.sendall(b"connect\n\nmyevents\n\nlinger\n\n")  # the opening in one write, as fsrouter sends it
-        for reply in (b"Control: ", b"Reply-Text", b"Reply-Text"):
+        sock.sendall(OPENING)  # in one write, as fsrouter sends it
+        for reply in (b"Control: ", b"Reply-Text", b"Reply-Text", b"Reply-Text"):
             wait_for(reply)
         for app, arg in (("answer", None), ("playback", "/sounds/en/greeting.wav")):
             u = str(uuid.uuid4())

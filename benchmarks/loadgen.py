@@ -124,6 +124,7 @@ class Frames:
         self.replies = {b"myevents": command_reply("+OK Events Enabled"),
                         b"linger": command_reply("+OK will linger"),
                         b"nolinger": command_reply("+OK will not linger"),
+                        b"nixevent": command_reply("+OK events nixed"),
                         b"event": command_reply("+OK event listener enabled plain"),
                         b"filter": command_reply("+OK filter added. [Unique-ID]=[%s]" % CALL_PH)}
         self.unknown = command_reply("-ERR command not found")
@@ -158,17 +159,19 @@ class Frames:
                              variables)
         return execute, complete
 
-    def _teardown(self) -> list[bytes]:
+    def _teardown(self) -> list[tuple[bytes, bytes]]:
         cause = (("Hangup-Cause", "NORMAL_CLEARING"),)
         hangup_vars = (("hangup_cause", "NORMAL_CLEARING"),)
         socket_done = (("Application", "socket"), ("Application-UUID", "5a5a5a5a-0000-4000-8000-00000000050c"),
                        ("Application-Response", "_none_"))
-        return [self.body("CHANNEL_HANGUP", None, cause, hangup_vars, state="CS_HANGUP"),
-                self.body("CHANNEL_UNPARK", None, (), hangup_vars, state="CS_HANGUP"),
-                self.body("CHANNEL_EXECUTE_COMPLETE", "socket", socket_done, hangup_vars, state="CS_HANGUP"),
-                self.body("CHANNEL_STATE", None, cause, hangup_vars, state="CS_HANGUP"),
-                self.body("CHANNEL_STATE", None, cause, hangup_vars, state="CS_REPORTING"),
-                self.body("CHANNEL_HANGUP_COMPLETE", None, cause, hangup_vars, state="CS_REPORTING")]
+        return [(b"CHANNEL_HANGUP", self.body("CHANNEL_HANGUP", None, cause, hangup_vars, state="CS_HANGUP")),
+                (b"CHANNEL_UNPARK", self.body("CHANNEL_UNPARK", None, (), hangup_vars, state="CS_HANGUP")),
+                (b"CHANNEL_EXECUTE_COMPLETE", self.body("CHANNEL_EXECUTE_COMPLETE", "socket", socket_done,
+                                                        hangup_vars, state="CS_HANGUP")),
+                (b"CHANNEL_STATE", self.body("CHANNEL_STATE", None, cause, hangup_vars, state="CS_HANGUP")),
+                (b"CHANNEL_STATE", self.body("CHANNEL_STATE", None, cause, hangup_vars, state="CS_REPORTING")),
+                (b"CHANNEL_HANGUP_COMPLETE", self.body("CHANNEL_HANGUP_COMPLETE", None, cause, hangup_vars,
+                                                       state="CS_REPORTING"))]
 
 
 def event(body: bytes) -> bytes:
@@ -220,6 +223,7 @@ class CallPlayer:
         first = sock = None
         buf = b""
         lingering = parked = False
+        nixed: frozenset[bytes] = frozenset()  # event types the server took back (nixevent)
         ok = False
         t0 = time.perf_counter()
         dialled_ns = arrived_ns = None
@@ -256,7 +260,7 @@ class CallPlayer:
                     if word == b"connect":
                         sock.sendall(f.connect.replace(_CALL, call))
                     elif word == b"sendmsg":
-                        parked = self._sendmsg(f, sock, call, head, arg_body, parked, lingering)
+                        parked = self._sendmsg(f, sock, call, head, arg_body, parked, lingering, nixed)
                     elif word == b"exit":
                         sock.sendall(f.bye.replace(_CALL, call))
                         ok = True
@@ -266,6 +270,8 @@ class CallPlayer:
                             lingering = True
                         elif word == b"nolinger":
                             lingering = False
+                        elif word == b"nixevent":  # mod_event_socket: these types are not sent from now on
+                            nixed = nixed | frozenset(head.split(b"\n", 1)[0].split()[1:])
                         reply = f.replies.get(word, f.unknown)
                         sock.sendall(reply.replace(_CALL, call))
                 data = sock.recv(65536)
@@ -292,7 +298,7 @@ class CallPlayer:
             self.all_parked.set()
 
     def _sendmsg(self, f: Frames, sock, call: bytes, head: bytes, arg_body: bytes, parked: bool,
-                 lingering: bool) -> bool:
+                 lingering: bool, nixed: frozenset[bytes] = frozenset()) -> bool:
         fields = {}
         for line in head.split(b"\n")[1:]:
             name, _, value = line.partition(b": ")
@@ -300,7 +306,7 @@ class CallPlayer:
         command = fields.get(b"call-command")
         out = [f.ok]
         if command == b"hangup":
-            out += [event(b.replace(_CALL, call)) for b in f.teardown]
+            out += [event(b.replace(_CALL, call)) for name, b in f.teardown if name not in nixed]
             out.append(f.linger_notice.replace(_CALL, call) if lingering
                        else disconnect_notice(call.decode(), linger=False))
             sock.sendall(b"".join(out))
@@ -311,20 +317,20 @@ class CallPlayer:
         app = fields.get(b"execute-app-name", b"").decode("utf-8", "replace")  # a server's bytes, not ours
         arg = (arg_body or fields.get(b"execute-app-arg", b"")).decode("utf-8", "replace")
         app_uuid = fields.get(b"event-uuid") or str(uuidlib.uuid4()).encode()
-        if not parked:
+        if not parked and b"CHANNEL_PARK" not in nixed:
             out.append(event(f.body("CHANNEL_PARK", None, (), answered=False).replace(_CALL, call)))
         leg = str(uuidlib.uuid4()).encode()
         extra_events, response, variables = [], "_none_", ()
         if app == "answer":
-            extra_events.append(f.body("CHANNEL_ANSWER"))
+            extra_events.append((b"CHANNEL_ANSWER", f.body("CHANNEL_ANSWER")))
         elif app == "playback":
             response = "FILE PLAYED"
         elif app == "play_and_get_digits":
             digits = self.behaviour.digits
             var = arg.split()[7] if len(arg.split()) > 7 else "pagd_result"
             variables = ((var, digits), ("read_result", "success"))
-            extra_events += [f.body("DTMF", None, (("DTMF-Digit", d), ("DTMF-Duration", "2000"),
-                                                   ("DTMF-Source", "RTP"))) for d in digits]
+            extra_events += [(b"DTMF", f.body("DTMF", None, (("DTMF-Digit", d), ("DTMF-Duration", "2000"),
+                                                           ("DTMF-Source", "RTP")))) for d in digits]
         elif app == "bridge":
             raw = arg.encode()
             if any(endpoint in raw for endpoint in self.behaviour.answering):
@@ -332,14 +338,16 @@ class CallPlayer:
                 leg = found.group(1) if found else leg
                 bridge = (("Bridge-A-Unique-ID", CALL_PH), ("Bridge-B-Unique-ID", LEG_PH),
                           ("Other-Type", "originatee"), ("Other-Leg-Unique-ID", LEG_PH))
-                extra_events += [f.body("CHANNEL_BRIDGE", None, bridge), f.body("CHANNEL_UNBRIDGE", None, bridge)]
+                extra_events += [(b"CHANNEL_BRIDGE", f.body("CHANNEL_BRIDGE", None, bridge)),
+                                 (b"CHANNEL_UNBRIDGE", f.body("CHANNEL_UNBRIDGE", None, bridge))]
                 variables = tuple(_ANSWERED.items())
             else:
                 variables = tuple(_NO_ANSWER.items())
         execute, complete = f.execute_events(app, arg, response, variables)
         sub = lambda body: event(body.replace(_CALL, call).replace(_APP, app_uuid).replace(_LEG, leg))  # noqa: E731
-        out.append(sub(execute))
-        out += [sub(b) for b in extra_events]
+        if b"CHANNEL_EXECUTE" not in nixed:
+            out.append(sub(execute))
+        out += [sub(b) for name, b in extra_events if name not in nixed]
         if app == "playback" and self.behaviour.hold:
             sock.sendall(b"".join(out))
             self._parked_now(call)

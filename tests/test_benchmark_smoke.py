@@ -3,10 +3,15 @@ completes against the floors and fsrouter, and a load's time limit stops new cal
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 from pathlib import Path
 
 import pytest
+from gevent.server import StreamServer
+
+from fsrouter.esl import FrameParser, commands
+from fsrouter.session.connection import OPENING, OPENING_WITHOUT_NIXEVENT, UNREAD_EVENTS
 
 BENCH = Path(__file__).resolve().parent.parent / "benchmarks"
 sys.path.insert(0, str(BENCH))
@@ -91,3 +96,59 @@ def test_the_first_commands_arrival_is_the_kernels_stamp_or_else_the_time_it_was
         assert sent_ns <= arrival_ns < sent_ns + 40_000_000  # the arrival, not the read 50 ms later
     else:
         assert sent_ns + 50_000_000 <= arrival_ns <= read_ns
+
+
+def _floor_module(name: str):
+    spec = importlib.util.spec_from_file_location(name, BENCH / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("name", ["floor_server", "floor_framed_server"])
+def test_the_floors_open_a_call_with_fsrouters_own_opening(name):
+    assert _floor_module(name).OPENING == b"".join(OPENING)  # the same exchange, so the ratio is fair
+
+
+@pytest.mark.parametrize("opening, unread_seen", [(OPENING, False), (OPENING_WITHOUT_NIXEVENT, True)])
+def test_the_generator_like_freeswitch_sends_no_event_type_the_server_nixed(opening, unread_seen):
+    events: list[str] = []
+
+    def handle(sock, _address):  # a server doing the reference flow, noting every event's name
+        parser = FrameParser()
+        frames: list = []
+
+        def until(done) -> None:
+            while True:
+                while frames:
+                    frame = frames.pop(0)
+                    if frame.content_type == "text/event-plain":
+                        events.append(frame.event_name())
+                    if done(frame):
+                        return
+                data = sock.recv(65536)
+                if not data:
+                    raise ConnectionError
+                frames.extend(parser.feed(data))
+
+        sock.sendall(b"".join(opening))
+        for _ in opening:
+            until(lambda f: f.content_type == "command/reply")
+        for app in ("answer", "playback"):
+            sock.sendall(commands.execute(app, "x.wav" if app == "playback" else None, app + "-1"))
+            until(lambda f: f.content_type == "text/event-plain" and f.event_name() == "CHANNEL_EXECUTE_COMPLETE"
+                  and f.event().get("Application-UUID") == app + "-1")
+        sock.sendall(commands.hangup("NORMAL_CLEARING"))
+        until(lambda f: f.content_type == "text/disconnect-notice")
+        sock.sendall(commands.exit())
+        until(lambda f: f.content_type == "text/disconnect-notice")
+
+    server = StreamServer(("127.0.0.1", 0), handle)
+    server.start()
+    try:
+        [(_, _, ok, _, _)] = loadgen.run_load(server.server_port, 1, 1)["results"]
+    finally:
+        server.stop()
+    assert ok
+    assert {"CHANNEL_ANSWER", "CHANNEL_EXECUTE_COMPLETE", "CHANNEL_HANGUP", "CHANNEL_HANGUP_COMPLETE"} <= set(events)
+    assert bool(set(events) & set(UNREAD_EVENTS)) is unread_seen  # CHANNEL_PARK, CHANNEL_EXECUTE, CHANNEL_STATE ...

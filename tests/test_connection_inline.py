@@ -16,8 +16,10 @@ from structlog.testing import capture_logs
 
 from fsrouter.errors import CallHungUp, EslTimeout
 from fsrouter.esl import FrameParser
+from fsrouter.esl import names as N
 from fsrouter.replay.fsframes import Channel, api_response, command_reply, disconnect_notice
-from fsrouter.session.connection import EslConnection
+from fsrouter.session.call import Call
+from fsrouter.session.connection import SUBSCRIBED_EVENTS, UNREAD_EVENTS, EslConnection
 
 UUID = "5a0c1f9e-0000-4000-8000-0000000000c1"
 
@@ -359,13 +361,54 @@ def test_the_opening_goes_out_in_one_write_before_any_reply_and_replies_match_in
     seen = []
     conn.observer = lambda direction, raw: seen.append((direction, raw))
     opening = gevent.spawn(conn.open)
-    # all three arrive although none is answered yet: the engine did not wait between them
-    commands = [fs.command().command for _ in range(3)]
-    assert commands == ["connect", "myevents", "linger"]
-    fs.send(fs.channel.connect_reply(), command_reply("+OK Events Enabled"), command_reply("+OK will linger"))
+    # all four arrive although none is answered yet: the engine did not wait between them
+    commands = [fs.command().command for _ in range(4)]
+    assert commands == ["connect", "myevents", "nixevent " + " ".join(UNREAD_EVENTS), "linger"]
+    fs.send(fs.channel.connect_reply(), command_reply("+OK Events Enabled"), command_reply("+OK events nixed"),
+            command_reply("+OK will linger"))
     data = opening.get(timeout=5)
     assert data.get("Unique-ID") == UUID and conn.channel_uuid == UUID
-    assert [d for d, _ in seen] == ["app", "app", "app", "fs", "fs", "fs"]  # the QA transcript's wire order
+    assert [d for d, _ in seen] == ["app"] * 4 + ["fs"] * 4  # the QA transcript's wire order
+
+
+def test_an_opening_refused_in_part_as_on_a_socket_without_full_still_opens_the_call(pair):
+    conn, fs = pair
+    opening = gevent.spawn(conn.open)
+    assert [fs.command().command.split(" ")[0] for _ in range(4)] == ["connect", "myevents", "nixevent", "linger"]
+    # without `full` FreeSWITCH refuses nixevent and linger (PROTOCOL-NOTES §3, capture 15)
+    fs.send(fs.channel.connect_reply(), command_reply("+OK Events Enabled"),
+            command_reply("-ERR command not found"), command_reply("-ERR command not found"))
+    assert opening.get(timeout=5).get("Unique-ID") == UUID
+    assert conn.connected and not conn._hung_up.is_set()
+
+
+def test_a_call_can_subscribe_to_the_events_it_receives_and_not_to_those_it_nixed(pair):
+    conn, fs = pair
+    opening = gevent.spawn(conn.open)
+    for _ in range(4):
+        fs.command()
+    fs.send(fs.channel.connect_reply(), command_reply("+OK Events Enabled"), command_reply("+OK events nixed"),
+            command_reply("+OK will linger"))
+    call = Call(conn, opening.get(timeout=5), execute_timeout_s=5)
+    with pytest.raises(ValueError, match="CHANNEL_PARK"):
+        call.subscribe("CHANNEL_PARK", lambda event: None)  # FreeSWITCH was told not to send it
+    digits = []
+    call.subscribe("DTMF", lambda event: digits.append(event.get("DTMF-Digit")))
+    conn.start()
+    fs.send(fs.channel.event("DTMF", {"DTMF-Digit": "7"}))
+    with gevent.Timeout(5):
+        while not digits:
+            gevent.sleep(0.001)
+    assert digits == ["7"]
+
+
+def test_the_events_a_call_receives_and_those_it_nixes_are_myevents_list_split_in_two():
+    assert SUBSCRIBED_EVENTS.isdisjoint(UNREAD_EVENTS)
+    assert sorted(SUBSCRIBED_EVENTS | set(UNREAD_EVENTS)) == sorted(N.MYEVENTS_TYPES)
+    # what the connection and the flows act on is never taken back
+    for name in ("CHANNEL_EXECUTE_COMPLETE", "CHANNEL_HANGUP", "CHANNEL_HANGUP_COMPLETE", "CHANNEL_ANSWER",
+                 "CHANNEL_BRIDGE", "DTMF"):
+        assert name in SUBSCRIBED_EVENTS
 
 
 def test_a_pipelined_reply_that_never_comes_times_out_and_the_late_one_goes_to_its_command(pair):

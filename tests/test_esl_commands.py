@@ -28,6 +28,7 @@ SESSIONS = CAPTURES
         (c.event("plain", "ALL"), b"event plain ALL\n\n"),
         (c.event("plain", "CHANNEL_EXECUTE_COMPLETE", "CUSTOM", "my::sub"), b"event plain CHANNEL_EXECUTE_COMPLETE CUSTOM my::sub\n\n"),
         (c.noevents(), b"noevents\n\n"),
+        (c.nixevent("CHANNEL_PARK", "CHANNEL_STATE"), b"nixevent CHANNEL_PARK CHANNEL_STATE\n\n"),
         (c.filter("Unique-ID", U), b"filter Unique-ID " + U.encode() + b"\n\n"),
         (c.api("uuid_getvar " + U + " pagd_result"), b"api uuid_getvar " + U.encode() + b" pagd_result\n\n"),
         (c.bgapi("version"), b"bgapi version\n\n"),
@@ -158,6 +159,8 @@ def test_cr_or_lf_in_a_command_or_header_raises_value_error(call):
     [
         lambda: c.myevents("yaml"),
         lambda: c.event("plain"),
+        lambda: c.nixevent(),
+        lambda: c.nixevent("CHANNEL PARK"),
         lambda: c.linger(0),
         lambda: c.linger(True),
         lambda: c.api(""),
@@ -175,7 +178,7 @@ def test_meaningless_arguments_raise_value_error(call):
     "made",
     [
         c.connect(), c.myevents(), c.linger(), c.linger(5), c.nolinger(), c.exit(), c.event("json", "ALL"),
-        c.noevents(), c.filter("Unique-ID", U), c.api("status"), c.bgapi("version", "j"), c.getvar("x"),
+        c.noevents(), c.nixevent("CHANNEL_PARK", "TALK"), c.filter("Unique-ID", U), c.api("status"), c.bgapi("version", "j"), c.getvar("x"),
         c.execute("answer", None, U), c.execute("set", "a=1\nb=2", U, event_lock=True, loops=3, uuid=U),
         c.execute("playback", "x.wav", U, arg_in_body=True), c.hangup("USER_BUSY"), c.sendmsg({"a": "b"}, U),
     ],

@@ -8,8 +8,9 @@ from structlog.testing import capture_logs
 from fsrouter.cli import main
 from fsrouter.replay.fakefs import Scenario
 from fsrouter.replay.faults import Fault
-from fsrouter.replay.runner import ReplayOptions, replay_all
+from fsrouter.replay.runner import ReplayOptions, opening_for, replay_all
 from fsrouter.replay.transcript import find_transcripts, read_transcript
+from fsrouter.session.connection import OPENING, OPENING_WITHOUT_NIXEVENT, UNREAD_EVENTS
 from tests.harness import GROUPS, LINES, SETTINGS, EngineHarness, write_config
 
 RECORDING = SETTINGS + "qa:\n  record_sessions: ../sessions\n"
@@ -59,6 +60,40 @@ def test_each_recorded_call_is_a_byte_exact_transcript_named_by_date_and_uuid(re
     header = transcript.header
     assert header["line"] == "kyiv" and header["config_version"] == harness.app.catalog.version
     assert header["app"].startswith("fsrouter ") and header["fsrouter_version"]
+
+
+def test_a_recorded_call_nixes_the_unread_events_and_freeswitch_then_sends_none_of_them(recording):
+    harness, sessions = recording
+    fake = harness.call(Scenario(endpoints={"user/101": "answer"}))
+    settle(harness)
+    (path,) = find_transcripts([sessions])
+    transcript = read_transcript(path)
+    commands = [e.frame.command for e in transcript.app_entries()]
+    assert commands[:4] == ["connect", "myevents", "nixevent " + " ".join(UNREAD_EVENTS), "linger"]
+    assert fake.nixed == set(UNREAD_EVENTS)
+    sent = [e.frame.event_name() for e in transcript.fs_entries() if e.frame.content_type == "text/event-plain"]
+    assert "CHANNEL_EXECUTE_COMPLETE" in sent and "CHANNEL_BRIDGE" in sent and "CHANNEL_HANGUP_COMPLETE" in sent
+    assert not set(sent) & set(UNREAD_EVENTS)  # no CHANNEL_PARK, CHANNEL_EXECUTE, CHANNEL_STATE ...
+    (result,) = replay_all([path], ReplayOptions()).results
+    assert result.status == "ok", result.divergence.render() if result.divergence else result.note
+    assert opening_for(transcript) == OPENING
+
+
+def test_a_call_recorded_before_nixevent_replays_with_the_opening_it_was_recorded_with(recording, tmp_path):
+    harness, sessions = recording
+    harness.app.server.opening = OPENING_WITHOUT_NIXEVENT  # the engine as it was before nixevent
+    fake = harness.call(Scenario(endpoints={"user/101": "busy", "user/102": "answer"}))
+    settle(harness)
+    harness.app.server.opening = OPENING
+    (path,) = find_transcripts([sessions])
+    transcript = read_transcript(path)
+    assert [e.frame.command for e in transcript.app_entries()][:3] == ["connect", "myevents", "linger"]
+    assert "CHANNEL_PARK" in [e.frame.event_name() for e in transcript.fs_entries()
+                              if e.frame.content_type == "text/event-plain"]
+    assert not fake.nixed
+    assert opening_for(transcript) == OPENING_WITHOUT_NIXEVENT
+    (result,) = replay_all([path], ReplayOptions()).results
+    assert result.status == "ok", result.divergence.render() if result.divergence else result.note
 
 
 def test_a_line_with_qa_record_false_and_a_zero_sample_are_not_recorded(tmp_path):

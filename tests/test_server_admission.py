@@ -85,7 +85,7 @@ def test_a_call_arriving_during_a_busy_turn_gets_connect_before_the_next_call_st
         else:  # second to step: has the newcomer been told "connect" yet?
             newcomer[0].setblocking(False)
             try:
-                seen_by_second.append(newcomer[0].recv(64, socket.MSG_PEEK))
+                seen_by_second.append(newcomer[0].recv(4096, socket.MSG_PEEK))
             except BlockingIOError:
                 seen_by_second.append(b"")
         call.hangup()
@@ -100,12 +100,12 @@ def test_a_call_arriving_during_a_busy_turn_gets_connect_before_the_next_call_st
                 gevent.sleep(0.001)
         told = seen_by_second[0]
         if accepted_by_the_first_call:
-            assert told == b"".join(OPENING)  # connect, myevents, linger
+            assert told == b"".join(OPENING)  # connect, myevents, nixevent, linger
         else:  # within accept_poll_s of the last accept: the next turn's watcher accepts it
             assert told == b""
             newcomer[0].setblocking(True)
             newcomer[0].settimeout(5)
-            assert newcomer[0].recv(64) == b"".join(OPENING)
+            assert newcomer[0].recv(4096) == b"".join(OPENING)
         newcomer[0].close()
         gevent.joinall(players, timeout=5, raise_error=True)
     finally:

@@ -30,6 +30,7 @@ __all__ = [
     "hangup",
     "linger",
     "myevents",
+    "nixevent",
     "noevents",
     "nolinger",
     "sendmsg",
@@ -122,6 +123,18 @@ def event(fmt: str, *names: str) -> bytes:
     if not names:
         raise ValueError("event needs at least one event name")
     return _line(" ".join(["event", fmt, *(_word("event name", n) for n in names)]))
+
+
+def nixevent(*names: str) -> bytes:
+    """``nixevent NAME...``: stop receiving these event types, keep the others (after
+    ``myevents``, its list less these; the uuid filter stays). FreeSWITCH replies
+    ``+OK events nixed``, or ``-ERR no keywords supplied`` when no name is an event type
+    (mod_event_socket's ``nixevent``). On an outbound socket without ``full`` it is
+    refused as ``linger`` is (``-ERR command not found``, PROTOCOL-NOTES §3) and every
+    subscribed type keeps coming."""
+    if not names:
+        raise ValueError("nixevent needs at least one event name")
+    return _line(" ".join(["nixevent", *(_word("event name", n) for n in names)]))
 
 
 def noevents() -> bytes:

@@ -139,6 +139,19 @@ class EventName:
     ALL = "ALL"  # subscription keyword: ``event plain ALL``
 
 
+#: The event types ``myevents`` subscribes to, a fixed list in mod_event_socket
+#: (PROTOCOL-NOTES §6); ``nixevent`` takes some of them back.
+MYEVENTS_TYPES = (
+    EventName.CHANNEL_ANSWER, EventName.CHANNEL_APPLICATION, EventName.CHANNEL_BRIDGE,
+    EventName.CHANNEL_CREATE, EventName.CHANNEL_DATA, EventName.CHANNEL_DESTROY, EventName.CHANNEL_EXECUTE,
+    EventName.CHANNEL_EXECUTE_COMPLETE, EventName.CHANNEL_HANGUP, EventName.CHANNEL_HANGUP_COMPLETE,
+    EventName.CHANNEL_ORIGINATE, EventName.CHANNEL_UUID, EventName.CHANNEL_OUTGOING, EventName.CHANNEL_PARK,
+    EventName.CHANNEL_PROGRESS, EventName.CHANNEL_PROGRESS_MEDIA, EventName.CHANNEL_STATE,
+    EventName.CHANNEL_UNBRIDGE, EventName.CHANNEL_UNPARK, EventName.DETECTED_SPEECH, EventName.DTMF,
+    EventName.NOTALK, EventName.TALK,
+)
+
+
 class Var:
     """Channel variable names (events carry them as ``variable_<name>``)."""
 

@@ -1,7 +1,8 @@
 """A fake FreeSWITCH: dials the engine over a real TCP socket and plays the switch's side.
 
 It behaves like the real FreeSWITCH 1.11 of ``shared/esl-sessions`` (PROTOCOL-NOTES): it
-sends nothing before ``connect``; answers ``sendmsg`` with ``+OK`` at once (async mode) and
+sends nothing before ``connect``; sends no event type taken back with ``nixevent`` (as
+mod_event_socket does: ``+OK events nixed``); answers ``sendmsg`` with ``+OK`` at once (async mode) and
 then streams CHANNEL_EXECUTE / CHANNEL_EXECUTE_COMPLETE carrying ``Application-UUID`` = the
 ``Event-UUID`` received; a failed bridge without ``continue_on_fail`` hangs the caller up;
 with bare ``linger`` it never closes by itself and waits for ``exit``. What the other side
@@ -18,6 +19,7 @@ import gevent
 from gevent import socket
 
 from fsrouter.esl import FrameParser
+from fsrouter.esl.names import EventName
 from fsrouter.replay.scenario import Executed, Scenario
 from fsrouter.replay.fsframes import Channel, api_response, command_reply, disconnect_notice
 
@@ -29,6 +31,8 @@ OUTCOMES = {
     "rejected": ("CALL_REJECTED", "CALL_REJECTED", "CALL_REJECTED"),
     "no_user_response": ("NO_USER_RESPONSE", "NO_USER_RESPONSE", "NO_USER_RESPONSE"),
 }
+#: Names mod_event_socket knows as event types (switch_name_event), the ones used here.
+EVENT_TYPES = frozenset(v for k, v in vars(EventName).items() if k.isupper())
 _FAIL_PRIORITY = ["busy", "rejected", "no_user_response", "no_answer", "not_registered"]
 _LEG = re.compile(r"(?:\[(?P<vars>[^\]]*)\])?(?P<endpoint>[^,|\[]+)")
 
@@ -62,6 +66,7 @@ class FakeFreeSwitch:
         self._parked = False
         self._hangup_armed = s.hangup_during
         self._session_recording: str | None = None
+        self.nixed: set[str] = set()  # event types the engine took back with nixevent
 
     # ------------------------------------------------------------------ running
     def run(self, address: tuple[str, int], *, timeout_s: float = 30.0) -> "FakeFreeSwitch":
@@ -94,11 +99,15 @@ class FakeFreeSwitch:
         return round(time.monotonic() - self._t0, 6)
 
     def _send(self, *frames: bytes) -> None:
+        frames = tuple(raw for raw in frames if raw)  # b"": an event the engine nixed
         for raw in frames:
             self.transcript.append((self._t(), "fs", raw))
         self._sock.sendall(b"".join(frames))
 
     def _event(self, name: str, **extra: str) -> bytes:
+        """The event frame, or b"" (not sent) for a type the engine took back with nixevent."""
+        if name in self.nixed:
+            return b""
         return self.channel.event(name, extra)
 
     # ------------------------------------------------------------------ commands
@@ -110,6 +119,10 @@ class FakeFreeSwitch:
             self._send(self.channel.connect_reply())
         elif word == "myevents":
             self._send(command_reply("+OK Events Enabled"))
+        elif word == "nixevent":
+            names = set(rest.split()) & set(EVENT_TYPES)
+            self.nixed |= names
+            self._send(command_reply("+OK events nixed" if names else "-ERR no keywords supplied"))
         elif word == "linger":
             self._lingering = True
             self._send(command_reply(f"+OK will linger {rest} seconds" if rest else "+OK will linger"))

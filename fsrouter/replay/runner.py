@@ -25,6 +25,7 @@ from fsrouter.replay.player import Player, ReplayResult
 from fsrouter.replay.protocol import is_fsrouter_transcript, replay_protocol
 from fsrouter.replay.sandbox import Sandbox
 from fsrouter.replay.transcript import Transcript, find_transcripts, read_transcript, write_transcript
+from fsrouter.session.connection import OPENING, OPENING_WITHOUT_NIXEVENT
 
 
 @dataclass
@@ -124,6 +125,7 @@ def _replay_one(path: Path, options: ReplayOptions, sandboxes: dict, run: Replay
         except ConfigInvalid as exc:
             return ReplayResult(path.name, "error", note="config invalid: " + "; ".join(e.render() for e in exc.errors))
     sandbox.set_employee_status(transcript.header.get("employee_status"))
+    sandbox.app.server.opening = opening_for(transcript)
     at = None
     if options.at:
         line = sandbox.catalog.config.lines.get(transcript.header.get("line") or "")
@@ -140,6 +142,16 @@ def _replay_one(path: Path, options: ReplayOptions, sandboxes: dict, run: Replay
     if options.update and result.status == "ok" and not options.fault:
         _rewrite(transcript, result, player, sandbox)
     return result
+
+
+def opening_for(transcript: Transcript) -> tuple[bytes, ...]:
+    """The opening the engine must send to replay ``transcript``: ``OPENING``, or for a
+    call recorded before fsrouter sent ``nixevent`` (none among its commands), the
+    opening it had then, so that older recordings replay as they were made."""
+    for entry in transcript.app_entries():
+        if (entry.frame.command or "").split(" ", 1)[0] == "nixevent":
+            return OPENING
+    return OPENING_WITHOUT_NIXEVENT
 
 
 def _rewrite(transcript: Transcript, result: ReplayResult, player: Player, sandbox: Sandbox) -> None:

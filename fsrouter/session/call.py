@@ -18,7 +18,7 @@ from typing import Callable
 from fsrouter.errors import CallHungUp, EslTimeout
 from fsrouter.esl import Event
 from fsrouter.esl import names as N
-from fsrouter.session.connection import EslConnection
+from fsrouter.session.connection import SUBSCRIBED_EVENTS, EslConnection
 
 #: Extra seconds allowed on top of an application's own time limit before giving up on it.
 GRACE_S = 15.0
@@ -281,12 +281,16 @@ class Call:
 
     def subscribe(self, event_name: str, handler: Callable[[Event], None]) -> Callable[[], None]:
         """Call ``handler(event)``, as frames are dispatched, for every ``event_name`` event of this
-        channel (myevents list only, PROTOCOL-NOTES §6); returns the function that unsubscribes.
+        channel; returns the function that unsubscribes. ValueError for a name outside
+        ``SUBSCRIBED_EVENTS``: the opening asks FreeSWITCH not to send the others
+        (``nixevent``), or myevents never did (PROTOCOL-NOTES §6).
 
         The handler runs in whichever greenlet is reading the socket (usually the call's own,
         inside one of its waits). An Exception it raises is logged and the call goes on; it
         must not wait on this call (it would wait for itself) nor let a BaseException of
         its own (a gevent.Timeout it started) escape, which would surface in that wait."""
+        if event_name not in SUBSCRIBED_EVENTS:
+            raise ValueError(f"{event_name!r} is not among the events a call receives: {sorted(SUBSCRIBED_EVENTS)}")
         self.conn.register_handle(event_name, handler)
 
         def unsubscribe() -> None:

@@ -99,9 +99,22 @@ def channel_uuid(data: Event) -> str:
     return "fsrouter-" + new_uuid()
 
 
+#: The channel events a call is delivered (``Call.subscribe`` accepts only these): what
+#: the connection acts on (_PARSED_EVENTS), CHANNEL_ANSWER, the bridge pair and DTMF.
+SUBSCRIBED_EVENTS = frozenset(_PARSED_EVENTS | {
+    N.EventName.CHANNEL_ANSWER, N.EventName.CHANNEL_BRIDGE, N.EventName.CHANNEL_UNBRIDGE, N.EventName.DTMF,
+})
+#: The rest of ``myevents``'s fixed list (names.MYEVENTS_TYPES), which no flow reads. A call
+#: gets ~6 of them (CHANNEL_PARK, a CHANNEL_EXECUTE per application, CHANNEL_UNPARK, two
+#: CHANNEL_STATE), each ~3 KB that FreeSWITCH serialises and fsrouter receives and frames.
+UNREAD_EVENTS = tuple(name for name in N.MYEVENTS_TYPES if name not in SUBSCRIBED_EVENTS)
 #: An outbound call's opening, pipelined by ``EslConnection.open``: the channel data,
-#: the channel's own events, and the events after hangup (PROTOCOL-NOTES §7).
-OPENING = (commands.connect(), commands.myevents(), commands.linger())
+#: the channel's own events less UNREAD_EVENTS, and the events after hangup
+#: (PROTOCOL-NOTES §7). Without ``full`` FreeSWITCH refuses ``nixevent`` and ``linger``
+#: (``-ERR command not found``): the call goes on, with every myevents type.
+OPENING = (commands.connect(), commands.myevents(), commands.nixevent(*UNREAD_EVENTS), commands.linger())
+#: The opening before fsrouter sent ``nixevent``: recordings made with it replay with it.
+OPENING_WITHOUT_NIXEVENT = (commands.connect(), commands.myevents(), commands.linger())
 
 
 class _ReadDeadline(BaseException):
@@ -593,13 +606,14 @@ class EslConnection(OutboundSession):
         values URL-decoded)."""
         return self._take_channel_data(self.send_raw(commands.connect(), already_sent=already_sent))
 
-    def open(self, *, already_sent: bool = False) -> Event:
-        """``connect``, ``myevents`` and ``linger`` pipelined (see ``send_pipelined``):
-        the opening of every outbound call, written at once (unless ``already_sent``:
-        ``OPENING``'s bytes went out before this connection existed). Returns the
+    def open(self, *, already_sent: bool = False, opening: Sequence[bytes] = OPENING) -> Event:
+        """``opening`` (``connect``, ``myevents``, ``nixevent``, ``linger``) pipelined (see
+        ``send_pipelined``): the opening of every outbound call, written at once (unless
+        ``already_sent``: its bytes went out before this connection existed). Returns the
         channel data, as ``connect``; the channel is known (``channel_uuid``, ``log``)
-        from the connect reply on, before the other two replies."""
-        connect, *others = self._pipeline(OPENING, already_sent)
+        from the connect reply on, before the other replies (an ``-ERR`` among them, as
+        without ``full``, ends nothing)."""
+        connect, *others = self._pipeline(opening, already_sent)
         data = self._take_channel_data(self._reply(connect, self.reply_timeout_s))
         for waiter in others:
             self._reply(waiter, self.reply_timeout_s)
@@ -715,4 +729,4 @@ class EslConnection(OutboundSession):
         self.close()
 
 
-__all__ = ["OPENING", "EslConnection", "FrameObserver"]
+__all__ = ["OPENING", "OPENING_WITHOUT_NIXEVENT", "SUBSCRIBED_EVENTS", "UNREAD_EVENTS", "EslConnection", "FrameObserver"]

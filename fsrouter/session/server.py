@@ -11,9 +11,9 @@ one turn resumes every call whose frames arrived, and lasts as long as all of th
 So each call's greenlet also accepts: just before it reads its own socket again, it
 calls ``accept`` on the listening socket, non-blocking, if the listening socket was last
 served ``accept_poll_s`` (1 ms) or more ago, and sends the opening to each connection it
-finds: ``connect``, ``myevents`` and ``linger`` in one write (FreeSWITCH reads and
-answers them one at a time; ``EslConnection.open``), two round trips fewer than waiting
-for each reply, ~7 % of a reference call's CPU. Greenlets that read no call socket (the
+finds: ``connect``, ``myevents``, ``nixevent`` and ``linger`` in one write (FreeSWITCH
+reads and answers them one at a time; ``EslConnection.open``), three round trips fewer
+than waiting for each reply. Greenlets that read no call socket (the
 call-record writer, callbacks) do not, so this shortens the wait rather than bounding
 it. With 200 calls in flight the benchmark's setup p99 (connect() -> the opening's
 arrival, stamped by the kernel) is 6-9 ms on a shared 2-core machine
@@ -23,7 +23,7 @@ arrival, stamped by the kernel) is 6-9 ms on a shared 2-core machine
 from __future__ import annotations
 
 from time import monotonic as _monotonic
-from typing import Callable
+from typing import Callable, Sequence
 
 import gevent
 import gevent.pool
@@ -44,8 +44,6 @@ RECORD_GRACE_S = 5.0
 #: Seconds after the listening socket was last served from which a call's greenlet,
 #: about to read its socket, accepts waiting calls itself (see the module docstring).
 ACCEPT_POLL_S = 0.001
-
-_OPENING = b"".join(OPENING)
 
 #: The flow's entry point: ``handle_call(call, log)``; it owns the call until it returns.
 CallHandler = Callable[[Call, object], None]
@@ -92,7 +90,8 @@ class CallServer:
     no time of their own), hangup_timeout_s (teardown); log: a structlog logger;
     new_id: Event-UUID factory; observer_for(sock) -> FrameObserver | None (QA recorder);
     accept_poll_s: seconds after which a call's greenlet, about to read, accepts waiting
-    calls (module docstring).
+    calls (module docstring); opening: the commands written at accept (``OPENING``; a
+    replay of a recording made without ``nixevent`` sets ``OPENING_WITHOUT_NIXEVENT``).
     """
 
     def __init__(self, listen: tuple[str, int], handle_call: CallHandler, *, log,
@@ -100,7 +99,7 @@ class CallServer:
                  execute_timeout_s: float = 3600.0, hangup_timeout_s: float = 10.0,
                  new_id: Callable[[], str] = new_uuid,
                  observer_for: Callable[[object], FrameObserver | None] | None = None,
-                 accept_poll_s: float = ACCEPT_POLL_S):
+                 accept_poll_s: float = ACCEPT_POLL_S, opening: Sequence[bytes] = OPENING):
         self.handle_call = handle_call
         self.log = log
         self.max_calls = max_calls
@@ -109,6 +108,7 @@ class CallServer:
         self.hangup_timeout_s = hangup_timeout_s
         self.new_id = new_id
         self.observer_for = observer_for
+        self.opening = opening  # the property keeps its bytes joined
         self.calls = gevent.pool.Group()
         # Calls not yet over. The Group drops a finished greenlet only in a later loop
         # callback, and calls' greenlets accept in between (module docstring): counting the
@@ -118,6 +118,16 @@ class CallServer:
         self._stopping = False
         self._server = _AcceptFirstServer(listen, self._serve_connection, spawn=self._spawn, backlog=1024,
                                           accept_poll_s=accept_poll_s)
+
+    @property
+    def opening(self) -> tuple[bytes, ...]:
+        """The commands written to each new call at accept (see ``EslConnection.open``)."""
+        return self._opening
+
+    @opening.setter
+    def opening(self, commands_: Sequence[bytes]) -> None:
+        self._opening = tuple(commands_)
+        self._opening_bytes = b"".join(self._opening)
 
     # ------------------------------------------------------------------ control
     def start(self) -> None:
@@ -168,9 +178,10 @@ class CallServer:
                 return None
             return self._refusals.spawn(func, self._refuse, close, args)
         try:  # the opening goes out at accept time: setup latency is accept latency
-            # (~60 bytes into a fresh socket's empty send buffer: never a partial write,
+            # (~300 bytes into a fresh socket's empty send buffer: never a partial write,
             # and a send here must not wait, as it may run in the event loop itself)
-            if args[0].send(_OPENING) != len(_OPENING):
+            opening = self._opening_bytes
+            if args[0].send(opening) != len(opening):
                 raise OSError("opening not written whole")
         except OSError as exc:  # the caller hung up (FreeSWITCH reset the socket) before the accept
             self.log.info("call_gone_at_accept", peer=f"{args[1][0]}:{args[1][1]}", error=str(exc))
@@ -211,7 +222,7 @@ class CallServer:
         # No conn.start(): this greenlet reads the socket itself whenever it waits.
         # conn.log: bound to the peer, and to the call_uuid from the connect reply on.
         try:
-            data = conn.open(already_sent=True)  # connect, myevents, linger: written by _spawn
+            data = conn.open(already_sent=True, opening=self.opening)  # written by _spawn
             self.handle_call(Call(conn, data, execute_timeout_s=self.execute_timeout_s), conn.log)
             conn.exit(timeout_s=self.hangup_timeout_s)
         except CallHungUp:
