@@ -410,6 +410,32 @@ def test_a_control_character_written_as_an_escape_is_refused_with_its_line(cfg, 
     assert error.line == next(i for i, t in enumerate(line.read_text().splitlines(), 1) if t.startswith("name: "))
 
 
+@pytest.mark.parametrize("value, code, field", [
+    ('"Sales\\u202Eselas"', "U+202E", "name"),  # escaped right-to-left override
+    ("Sales\u202elaes", "U+202E", "name"),  # the same character written raw (UTF-8)
+    ('"Kyiv\\u2028Sales"', "U+2028", "name"),  # an escaped line separator: a line break in one value
+    ("Kyiv\u2028Sales", "U+2028", ""),  # raw: YAML would read a line break there (refused before parsing)
+    ("Kyiv\u0085Sales", "U+0085", ""),  # raw NEL, the same
+    ('"Kyiv\\u2066Sales\\u2069"', "U+2066", "name"),
+    ("Kyiv\ufeffSales", "U+FEFF", "name"),
+])
+def test_an_invisible_character_that_changes_how_text_reads_is_refused_with_its_line(cfg, value, code, field):
+    line = cfg / "numbers" / "kyiv-sales.yaml"
+    edit(line, "\nname: ", f"\nname: {value} #")
+    (error,) = problems()
+    assert (error.path, error.field) == ("config/numbers/kyiv-sales.yaml", field)
+    assert code in error.message and "is not allowed" in error.message
+    assert error.line == next(i for i, t in enumerate(line.read_text().splitlines(), 1) if t.startswith("name: "))
+
+
+@pytest.mark.parametrize("name", ["Олена\u200dКоваль", "\u0645\u0631\u0643\u0632 \u200f\u0627\u0644\u0628\u064a\u0639",
+                                  "Zo\u00eb \U0001F600"])
+def test_joiners_direction_marks_and_emoji_in_a_name_are_accepted(cfg, name):
+    line = cfg / "numbers" / "kyiv-sales.yaml"
+    edit(line, "\nname: ", f"\nname: \"{name}\" #")
+    assert load_config("config").lines["kyiv-sales"].name == name
+
+
 def test_a_file_that_is_not_utf8_is_refused_with_the_line_of_the_bad_byte(cfg):
     line = cfg / "numbers" / "office-pbx.yaml"
     lines = line.read_bytes().split(b"\n")

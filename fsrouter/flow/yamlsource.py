@@ -45,6 +45,14 @@ MAX_FILE_BYTES = 1_048_576
 #: "\u0000"): they end up in FreeSWITCH's dialplan XML, channel variables and the store.
 #: Tab and newline are allowed (block scalars have newlines).
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+#: Invisible characters that change how text reads, refused in any value, raw or escaped:
+#: the line and paragraph separators (U+2028, U+2029: a line break to many viewers, in
+#: one value) and the bidirectional embeddings, overrides and isolates (U+202A-U+202E,
+#: U+2066-U+2069: "Trojan Source" text that displays otherwise than it is, in logs, CRM
+#: cards and the dialplan), and U+FEFF. Marks that scripts need (ZWJ, ZWNJ, LRM, RLM)
+#: stay allowed.
+_INVISIBLE = re.compile("[\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]")
+_INVISIBLE_NAMES = {0x2028: "a line separator", 0x2029: "a paragraph separator", 0xFEFF: "a byte order mark"}
 
 
 class StrictLoader(yaml.SafeLoader):
@@ -92,6 +100,7 @@ def parse_yaml(text: str | bytes, path: str) -> YamlDoc:
     MAX_EXPANDED_NODES nodes (line of the first alias; checked before anything is built).
     An empty file gives ``data`` None.
     """
+    _refuse_odd_line_breaks(text, path)
     loader = None
     try:
         loader = StrictLoader(text)  # a str is checked for control characters here
@@ -131,6 +140,29 @@ def parse_yaml(text: str | bytes, path: str) -> YamlDoc:
 
 def _too_deep(path: str, line: int | None) -> ConfigError:
     return ConfigError(path, line, "", f"nested too deeply (more than {MAX_DEPTH} levels of lists or mappings)")
+
+
+#: Characters YAML reads as line breaks (NEL, LS, PS) that editors show within a line: raw
+#: in a file they would shift every line number after them, and end a value mid-line.
+_ODD_BREAKS_STR = re.compile("[\x85\u2028\u2029]")
+_ODD_BREAKS_UTF8 = re.compile(b"\xc2\x85|\xe2\x80[\xa8\xa9]")
+_ODD_BREAK_NAMES = {0x85: "a next-line control", 0x2028: "a line separator", 0x2029: "a paragraph separator"}
+
+
+def _refuse_odd_line_breaks(text: str | bytes, path: str) -> None:
+    """ConfigError at the line (counted by newlines, as an editor does) of the first raw
+    NEL, U+2028 or U+2029 in ``text``."""
+    if isinstance(text, (bytes, bytearray)):
+        found = _ODD_BREAKS_UTF8.search(text)
+        character = found.group().decode("utf-8") if found else ""
+    else:
+        found = _ODD_BREAKS_STR.search(text)
+        character = found.group() if found else ""
+    if found is not None:
+        code = ord(character)
+        raise ConfigError(path, _line_at(text, found.start()), "",
+                          f"character {_codepoint(code)} ({_ODD_BREAK_NAMES[code]}) is not allowed: YAML reads it "
+                          f"as a line break in the middle of this line; use an ordinary newline or remove it")
 
 
 def _line_at(text: str | bytes, position: int | None) -> int | None:
@@ -264,6 +296,11 @@ class _Builder:
             if bad is not None:
                 raise self.fail(node, loc, f"character {_codepoint(bad.group())} (a control character, written as "
                                            f"an escape) is not allowed in a value")
+            bad = _INVISIBLE.search(node.value)
+            if bad is not None:
+                what = _INVISIBLE_NAMES.get(ord(bad.group()), "a bidirectional text control")
+                raise self.fail(node, loc, f"character {_codepoint(bad.group())} ({what}, invisible: the text would "
+                                           f"read otherwise than it is) is not allowed in a value")
             return node.value
         raise self.fail(node, loc, f"unsupported tag {node.tag}")
 
