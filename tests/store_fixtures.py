@@ -5,10 +5,14 @@ Every repository test runs twice: on an SQLite file in ``tmp_path`` and on Postg
 gets its own schema ``fsrouter_test_<random>``, reached through the store URL's
 ``options=-csearch_path=...`` and dropped afterwards; every table in it is truncated after
 each test. When PostgreSQL does not answer, the PostgreSQL variants are skipped.
+
+``FSROUTER_TEST_POSTGRES``: ``off`` skips the PostgreSQL variants without connecting (a
+server on 5432 that the tests must not write to); ``HOST:PORT/DB`` points them elsewhere.
 """
 
 from __future__ import annotations
 
+import os
 import secrets
 import socket
 from dataclasses import dataclass
@@ -19,9 +23,12 @@ import pytest
 
 from fsrouter.store import CallRecord, open_store
 
-PG_HOST = "127.0.0.1"
-PG_PORT = 5432
-PG_DB = "test"
+_PG_SETTING = os.environ.get("FSROUTER_TEST_POSTGRES", "").strip()
+PG_OFF = _PG_SETTING.lower() == "off"
+_PG_ADDRESS, _, _PG_DBNAME = (_PG_SETTING if _PG_SETTING and not PG_OFF else "127.0.0.1:5432/test").partition("/")
+PG_HOST, _, _PG_PORT = _PG_ADDRESS.rpartition(":")
+PG_PORT = int(_PG_PORT)
+PG_DB = _PG_DBNAME or "test"
 PG_USERS = ("postgres", "root")
 T0 = datetime(2024, 3, 1, 9, 0, tzinfo=timezone.utc)
 
@@ -60,6 +67,8 @@ class PgSchema:
 
 
 def _pg_admin():
+    if PG_OFF:
+        pytest.skip("PostgreSQL tests off (FSROUTER_TEST_POSTGRES=off)")
     try:
         import psycopg2
     except ImportError:

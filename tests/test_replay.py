@@ -1,5 +1,6 @@
 """Recording every ESL session and replaying it against the engine, through the wire."""
 
+import json
 from datetime import datetime, timezone
 
 import pytest
@@ -94,6 +95,78 @@ def test_a_call_recorded_before_nixevent_replays_with_the_opening_it_was_recorde
     assert opening_for(transcript) == OPENING_WITHOUT_NIXEVENT
     (result,) = replay_all([path], ReplayOptions()).results
     assert result.status == "ok", result.divergence.render() if result.divergence else result.note
+
+
+def _edit_transcript(path, edit) -> None:
+    """Rewrite a transcript's JSONL lines through ``edit(records) -> records`` (header first)."""
+    records = [json.loads(line) for line in path.read_text().splitlines()]
+    path.write_text("".join(json.dumps(r) + "\n" for r in edit(records)))
+
+
+def test_a_nixevent_after_an_old_opening_is_a_divergence_at_its_own_frame_not_a_new_opening(recording):
+    harness, sessions = recording
+    harness.app.server.opening = OPENING_WITHOUT_NIXEVENT
+    harness.call(Scenario(endpoints={"user/101": "answer"}))
+    settle(harness)
+    (path,) = find_transcripts([sessions])
+
+    def add_nixevent(records):  # a nixevent and its reply just before the first sendmsg
+        i = next(n for n, r in enumerate(records) if r.get("from") == "app" and r["frame"].startswith("sendmsg"))
+        t = records[i]["t"]
+        return records[:i] + [{"t": t, "from": "app", "frame": "nixevent CHANNEL_PARK\n\n"},
+                              {"t": t, "from": "fs", "frame": "Content-Type: command/reply\nReply-Text: +OK events nixed\n\n"}
+                              ] + records[i:]
+    _edit_transcript(path, add_nixevent)
+    transcript = read_transcript(path)
+    assert opening_for(transcript) == OPENING_WITHOUT_NIXEVENT  # its opening is the old one
+    (result,) = replay_all([path], ReplayOptions()).results
+    nix_frame = next(n for n, e in enumerate(transcript.entries, 1) if e.raw.startswith(b"nixevent"))
+    assert result.status == "diverged" and result.divergence.frame == nix_frame
+    assert "nixevent CHANNEL_PARK" in result.divergence.expected
+
+
+def test_a_changed_nixevent_list_diverges_naming_the_types_that_changed(recording):
+    harness, sessions = recording
+    harness.call(Scenario(endpoints={"user/101": "answer"}))
+    settle(harness)
+    (path,) = find_transcripts([sessions])
+    _edit_transcript(path, lambda records: [
+        {**r, "frame": r["frame"].replace(" TALK\n", "\n").replace("CHANNEL_PARK ", "CHANNEL_WHATEVER ")}
+        if r.get("from") == "app" and r.get("frame", "").startswith("nixevent") else r for r in records])
+    (result,) = replay_all([path], ReplayOptions()).results
+    assert result.status == "diverged"
+    assert result.divergence.reason == "nixevent: no longer CHANNEL_WHATEVER; now also CHANNEL_PARK TALK"
+    assert "nixevent: no longer" in result.divergence.render()
+
+
+def test_a_changed_argument_diverges_naming_the_recorded_and_the_new_line(recording, tmp_path):
+    harness, sessions = recording
+    harness.call(Scenario(endpoints={"user/101": "answer"}))
+    settle(harness)
+    (path,) = find_transcripts([sessions])
+    _edit_transcript(path, lambda records: [
+        {**r, "frame": r["frame"].replace("execute-app-name: answer\n", "execute-app-name: pre_answer\n")}
+        if r.get("from") == "app" else r for r in records])
+    (result,) = replay_all([path], ReplayOptions()).results
+    assert result.status == "diverged"
+    assert result.divergence.reason.startswith(
+        "sendmsg execute answer instead of sendmsg execute pre_answer "
+        "(`execute-app-name: pre_answer` became `execute-app-name: answer`)")
+
+
+def test_after_a_fault_the_stand_in_freeswitch_sends_no_event_type_the_engine_nixed(recording):
+    harness, sessions = recording
+    harness.call(Scenario(endpoints={"user/103": "answer"}))
+    settle(harness)
+    (path,) = find_transcripts([sessions])
+    bridge_frame = next(i for i, e in enumerate(read_transcript(path).entries, 1)
+                        if e.direction == "app" and b"execute-app-name: bridge" in e.raw)
+    (result,) = replay_all([path], ReplayOptions(fault=Fault("hangup-at", bridge_frame + 1))).results
+    assert result.status == "ok", result.divergence
+    sent = [raw for _, direction, raw in result.produced if direction == "fs" and b"text/event-plain" in raw[:80]]
+    names = {line.split(b": ", 1)[1].decode() for raw in sent for line in raw.split(b"\n")
+             if line.startswith(b"Event-Name: ")}
+    assert "CHANNEL_HANGUP_COMPLETE" in names and not names & set(UNREAD_EVENTS)
 
 
 def test_a_line_with_qa_record_false_and_a_zero_sample_are_not_recorded(tmp_path):
@@ -233,3 +306,29 @@ def test_a_unique_id_shaped_like_a_path_cannot_write_outside_the_sessions_folder
     settle(harness)
     written = [p for p in tmp_path.rglob("*.esl.jsonl")]
     assert written and all(sessions in p.parents for p in written)
+
+
+@pytest.mark.parametrize("command, reply, nixed", [
+    ("nixevent channel_park Channel_State", "+OK events nixed", {"CHANNEL_PARK", "CHANNEL_STATE"}),  # any case
+    ("nixevent ALL", "+OK events nixed", {"CHANNEL_PARK", "CHANNEL_HANGUP_COMPLETE", "DTMF"}),  # every type
+    ("nixevent NOT_AN_EVENT", "-ERR no keywords supplied", set()),
+])
+def test_the_fake_freeswitch_takes_back_event_types_as_mod_event_socket_does(command, reply, nixed):
+    import socket
+
+    from fsrouter.esl import FrameParser
+    from fsrouter.replay.fakefs import FakeFreeSwitch
+
+    fake = FakeFreeSwitch()
+    fake._sock, engine = socket.socketpair()
+    try:
+        (frame,) = FrameParser(commands=True).feed(command.encode() + b"\n\n")
+        assert fake._command(frame)
+        (answer,) = FrameParser().feed(engine.recv(4096))
+        assert answer.reply_text == reply
+        assert nixed <= fake.nixed and all(fake._event(name) == b"" for name in nixed)
+        if not nixed:
+            assert fake._event("CHANNEL_PARK") != b""
+    finally:
+        fake._sock.close()
+        engine.close()

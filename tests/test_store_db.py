@@ -16,7 +16,7 @@ from structlog.testing import capture_logs
 from fsrouter.errors import StoreError
 from fsrouter.store import open_store
 from fsrouter.store.db import connect
-from tests.store_fixtures import backend, clock, dead_url, make_call, pg_schema, spool_dir, store, store_url  # noqa: F401
+from tests.store_fixtures import PG_HOST, PG_PORT, backend, clock, dead_url, make_call, pg_schema, spool_dir, store, store_url  # noqa: F401
 
 STORE_DIR = Path(__file__).resolve().parent.parent / "fsrouter" / "store"
 
@@ -230,7 +230,7 @@ class _SilentPostgres:
         if not self.relay:
             gevent.sleep(3600)
             return
-        upstream = gsocket.create_connection(("127.0.0.1", 5432))
+        upstream = gsocket.create_connection((PG_HOST, PG_PORT))
 
         def pump(src, dst):
             while True:

@@ -1,6 +1,8 @@
 """``fsrouter replay --coverage``: which flow nodes and IVR keys the replayed calls exercised.
 
-Nodes come from the sandboxed engine (every node a replayed call entered, per line);
+Nodes come from the sandboxed engine (every node of the line's flow a replayed call
+entered; what an IVR key does, ringing a group say, runs inside the IVR node and counts
+as the key);
 IVR keys from the calls' route steps (``{"step": "ivr", "menu": M, "key": K}``), set
 against every key, ``on_timeout`` and ``on_invalid`` the config defines.
 """
@@ -43,4 +45,6 @@ def coverage_report(run) -> str:
                        + (f" (not pressed: {', '.join(missed)})" if missed else ""))
         if menus:
             out.append(f"  ivr keys: {k_hit}/{k_total}")
+            out.append("  (a key that rings a group or an employee, or takes a voice message, does so inside its "
+                       "menu: it counts as the key, not as the line's own group or voicemail node)")
     return "\n".join(out) if out else "coverage: no transcript was replayed against a config"

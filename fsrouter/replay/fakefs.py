@@ -33,6 +33,7 @@ OUTCOMES = {
 }
 #: Names mod_event_socket knows as event types (switch_name_event), the ones used here.
 EVENT_TYPES = frozenset(v for k, v in vars(EventName).items() if k.isupper())
+_EVENT_TYPES_CI = {name.upper(): name for name in EVENT_TYPES}
 _FAIL_PRIORITY = ["busy", "rejected", "no_user_response", "no_answer", "not_registered"]
 _LEG = re.compile(r"(?:\[(?P<vars>[^\]]*)\])?(?P<endpoint>[^,|\[]+)")
 
@@ -119,9 +120,9 @@ class FakeFreeSwitch:
             self._send(self.channel.connect_reply())
         elif word == "myevents":
             self._send(command_reply("+OK Events Enabled"))
-        elif word == "nixevent":
-            names = set(rest.split()) & set(EVENT_TYPES)
-            self.nixed |= names
+        elif word == "nixevent":  # names match ignoring case (switch_name_event); ALL: every type
+            names = {_EVENT_TYPES_CI[n.upper()] for n in rest.split() if n.upper() in _EVENT_TYPES_CI}
+            self.nixed |= set(EVENT_TYPES) if EventName.ALL in names else names
             self._send(command_reply("+OK events nixed" if names else "-ERR no keywords supplied"))
         elif word == "linger":
             self._lingering = True

@@ -78,15 +78,22 @@ class StandIn:
     """Plays FreeSWITCH for the rest of a call once it left the recording.
 
     channel: fsrouter.replay.fsframes.Channel of the call; lingering: the engine asked for
-    ``linger``; open_executes: Event-UUIDs sent and not yet completed.
+    ``linger``; open_executes: Event-UUIDs sent and not yet completed; nixed: event types
+    the engine took back with ``nixevent`` (never sent, as by FreeSWITCH).
     """
 
-    def __init__(self, channel: Channel, *, lingering: bool, open_executes: list[str]):
+    def __init__(self, channel: Channel, *, lingering: bool, open_executes: list[str],
+                 nixed: set[str] | frozenset[str] = frozenset()):
         self.channel = channel
         self.lingering = lingering
         self.open = list(open_executes)
+        self.nixed = set(nixed)
         self.hung_up = False
         self.closed = False
+
+    def _event(self, name: str, extra: dict | None = None) -> list[bytes]:
+        """[the event frame], or [] for a type the engine nixed."""
+        return [] if name in self.nixed else [self.channel.event(name, extra or {})]
 
     def hangup(self, cause: str = "NORMAL_CLEARING") -> list[bytes]:
         """The caller hangs up now: HANGUP, each open app's COMPLETE, teardown, linger notice."""
@@ -94,14 +101,14 @@ class StandIn:
             return []
         self.hung_up = True
         ch = self.channel
-        frames = [ch.event("CHANNEL_HANGUP", {"Hangup-Cause": cause})]
-        frames += [ch.event("CHANNEL_EXECUTE_COMPLETE", {"Application-UUID": u, "Application-Response": "_none_"})
-                   for u in self.open]
+        frames = self._event("CHANNEL_HANGUP", {"Hangup-Cause": cause})
+        for u in self.open:
+            frames += self._event("CHANNEL_EXECUTE_COMPLETE", {"Application-UUID": u, "Application-Response": "_none_"})
         self.open = []
         ch.state = "CS_HANGUP"
-        frames += [ch.event("CHANNEL_UNPARK"), ch.event("CHANNEL_STATE", {"Hangup-Cause": cause})]
+        frames += self._event("CHANNEL_UNPARK") + self._event("CHANNEL_STATE", {"Hangup-Cause": cause})
         ch.state = "CS_REPORTING"
-        frames += [ch.event("CHANNEL_HANGUP_COMPLETE", {"Hangup-Cause": cause})]
+        frames += self._event("CHANNEL_HANGUP_COMPLETE", {"Hangup-Cause": cause})
         if self.lingering:
             frames.append(disconnect_notice(ch.uuid, linger=True))
         else:
@@ -113,6 +120,8 @@ class StandIn:
         """Just the reply to a command already sent (its effect, if any, was in the recording)."""
         if (frame.command or "").startswith("api"):
             return api_response("-ERR No such channel!\n" if self.hung_up else "_undef_")
+        if (frame.command or "").startswith("nixevent"):
+            return command_reply("+OK events nixed")
         return command_reply("+OK")
 
     def answer(self, frame) -> list[bytes]:
@@ -127,6 +136,9 @@ class StandIn:
         if word == "linger":
             self.lingering = True
             return [command_reply("+OK will linger")]
+        if word == "nixevent":
+            self.nixed.update(rest.split())
+            return [command_reply("+OK events nixed")]
         if word != "sendmsg":
             return [command_reply("+OK")]
         frames = [command_reply("+OK")]
@@ -144,6 +156,6 @@ class StandIn:
                                                "originate_failed_cause": "NO_ANSWER"})
             if app == "hangup":
                 return frames + self.hangup((headers.get("execute-app-arg") or "").strip() or "NORMAL_CLEARING")
-            return frames + [self.channel.event("CHANNEL_EXECUTE", base),
-                             self.channel.event("CHANNEL_EXECUTE_COMPLETE", {**base, "Application-Response": response})]
+            return (frames + self._event("CHANNEL_EXECUTE", base)
+                    + self._event("CHANNEL_EXECUTE_COMPLETE", {**base, "Application-Response": response}))
         return frames

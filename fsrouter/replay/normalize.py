@@ -39,6 +39,29 @@ def tokens(text: str) -> tuple[list[str], list[tuple[str, str]]]:
     return pieces, found
 
 
+def _first_difference(expected: str, got: str) -> str:
+    """Where two commands first differ, ids and times aside: "`recorded line` became `line`"
+    (or a line more or less), for the divergence's headline."""
+    exp_lines, got_lines = expected.rstrip("\n").split("\n"), got.rstrip("\n").split("\n")
+    for exp_line, got_line in zip(exp_lines, got_lines):
+        if tokens(exp_line)[0] != tokens(got_line)[0]:
+            if exp_line.split(" ", 1)[0] == got_line.split(" ", 1)[0] == "nixevent":
+                want, sent = set(exp_line.split()[1:]), set(got_line.split()[1:])
+                parts = ([f"no longer {' '.join(sorted(want - sent))}"] if want - sent else []) + \
+                        ([f"now also {' '.join(sorted(sent - want))}"] if sent - want else [])
+                return "; ".join(parts) or "the same types in another order"
+            return f"`{_clip(exp_line)}` became `{_clip(got_line)}`"
+    if len(got_lines) > len(exp_lines):
+        return f"the engine's command has a line more: `{_clip(got_lines[len(exp_lines)])}`"
+    if len(got_lines) < len(exp_lines):
+        return f"the engine's command lacks the line `{_clip(exp_lines[len(got_lines)])}`"
+    return "the command differs"
+
+
+def _clip(text: str, limit: int = 100) -> str:
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
 def replace_paths(text: str, paths: dict[str, str]) -> str:
     """Replace each folder in ``paths`` (name -> absolute path) by ``{name}``, longest first."""
     for name, path in sorted(paths.items(), key=lambda kv: -len(kv[1] or "")):
@@ -115,7 +138,7 @@ class Normalizer:
         act_pieces, act_tokens = tokens(act)
         new: dict[str, str] = {}
         ok = exp_pieces == act_pieces and len(exp_tokens) == len(act_tokens)
-        reason = "" if ok else "the command differs"
+        reason = "" if ok else _first_difference(exp, act)
         if ok:
             for (kind, rec), (kind2, val) in zip(exp_tokens, act_tokens):
                 if kind != kind2:

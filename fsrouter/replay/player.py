@@ -111,6 +111,7 @@ class Player:
         self.open_executes: list[str] = []
         self.unreplied: list = []
         self.lingering = False
+        self.nixed: set[str] = set()  # event types the engine took back (nixevent): the stand-in sends none
         self.produced: list[tuple[float, str, bytes]] = []
         self.result = ReplayResult(transcript.name, "ok")
 
@@ -191,8 +192,10 @@ class Player:
                     self.result.note = self.result.note or f"re-blessed from frame {number}"
                     self.result.commands += 1
                     continue
-                return self._diverged(number, entry.line, describe(entry.raw), describe(got.raw),
-                                      f"{_summary(got)} instead of {_summary(entry.frame)} ({match.reason})",
+                ours, recorded = _summary(got), _summary(entry.frame)
+                headline = f"{ours}: {match.reason}" if ours == recorded else \
+                    f"{ours} instead of {recorded} ({match.reason})"
+                return self._diverged(number, entry.line, describe(entry.raw), describe(got.raw), headline,
                                       match.diff)
             self.result.commands += 1
         if self.t.eof is None:
@@ -213,7 +216,7 @@ class Player:
         channel = Channel(self.result.call_uuid or "", data.get(N.Header.CALLER_CALLER_ID_NUMBER) or "",
                           data.get(N.Header.CALLER_DESTINATION_NUMBER) or "",
                           int(created) if created and created.isdigit() else 0)
-        stand_in = StandIn(channel, lingering=self.lingering, open_executes=self.open_executes)
+        stand_in = StandIn(channel, lingering=self.lingering, open_executes=self.open_executes, nixed=self.nixed)
         waiting = [f for f in self.unreplied if not pending or f is not pending[0]]
         if waiting:  # FreeSWITCH answers every command, also on a channel going down
             self._send(b"".join(stand_in.reply(f) for f in waiting), self.clock.t)
@@ -262,6 +265,8 @@ class Player:
             self.open_executes.append(headers["event-uuid"])
         if (frame.command or "").startswith("linger"):
             self.lingering = True
+        if (frame.command or "").startswith("nixevent "):
+            self.nixed.update(frame.command.split()[1:])
 
     def _next_command(self):
         """The engine's next command frame; None if it closed or sent nothing within wait_s."""
@@ -302,4 +307,6 @@ def _summary(frame) -> str:
         if what == "execute":
             return f"sendmsg execute {headers.get('execute-app-name', '?')}"
         return f"sendmsg {what}"
+    if command.startswith("nixevent"):
+        return "nixevent"
     return " ".join(command.split()[:2]) or "(empty command)"

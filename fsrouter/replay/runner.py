@@ -146,11 +146,15 @@ def _replay_one(path: Path, options: ReplayOptions, sandboxes: dict, run: Replay
 
 def opening_for(transcript: Transcript) -> tuple[bytes, ...]:
     """The opening the engine must send to replay ``transcript``: ``OPENING``, or for a
-    call recorded before fsrouter sent ``nixevent`` (none among its commands), the
-    opening it had then, so that older recordings replay as they were made."""
+    call recorded before fsrouter sent ``nixevent`` (none in its opening: between
+    ``myevents`` and ``linger``), the opening it had then, so that older recordings
+    replay as they were made. A ``nixevent`` later in the call is an ordinary command."""
     for entry in transcript.app_entries():
-        if (entry.frame.command or "").split(" ", 1)[0] == "nixevent":
+        word = (entry.frame.command or "").split(" ", 1)[0]
+        if word == "nixevent":
             return OPENING
+        if word not in ("connect", "myevents"):  # linger ends the opening (or anything else)
+            break
     return OPENING_WITHOUT_NIXEVENT
 
 

@@ -105,8 +105,8 @@ SUBSCRIBED_EVENTS = frozenset(_PARSED_EVENTS | {
     N.EventName.CHANNEL_ANSWER, N.EventName.CHANNEL_BRIDGE, N.EventName.CHANNEL_UNBRIDGE, N.EventName.DTMF,
 })
 #: The rest of ``myevents``'s fixed list (names.MYEVENTS_TYPES), which no flow reads. A call
-#: gets ~6 of them (CHANNEL_PARK, a CHANNEL_EXECUTE per application, CHANNEL_UNPARK, two
-#: CHANNEL_STATE), each ~3 KB that FreeSWITCH serialises and fsrouter receives and frames.
+#: got four of them (CHANNEL_PARK, CHANNEL_UNPARK, two CHANNEL_STATE) plus a CHANNEL_EXECUTE
+#: per application, each ~3 KB that FreeSWITCH serialises and fsrouter receives and frames.
 UNREAD_EVENTS = tuple(name for name in N.MYEVENTS_TYPES if name not in SUBSCRIBED_EVENTS)
 #: An outbound call's opening, pipelined by ``EslConnection.open``: the channel data,
 #: the channel's own events less UNREAD_EVENTS, and the events after hangup
