@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from fsrouter.replay.runner import ReplayOptions, replay_all
-from fsrouter.replay.transcript import find_transcripts
+from fsrouter.replay.runner import ReplayOptions, opening_for, replay_all
+from fsrouter.replay.transcript import find_transcripts, read_transcript
+from fsrouter.session.connection import OPENING, OPENING_WITHOUT_NIXEVENT
 
 SESSIONS = Path(__file__).with_name("sessions")
 TRANSCRIPTS = find_transcripts([SESSIONS])
@@ -22,5 +23,7 @@ def test_the_recorded_session_replays_ok_against_the_current_engine(path):
     assert result.status == "ok", result.divergence.render() if result.divergence else result.note
 
 
-def test_the_sessions_folder_holds_transcripts():
+def test_the_sessions_folder_holds_transcripts_of_both_openings():
     assert len(TRANSCRIPTS) >= 4
+    openings = {opening_for(read_transcript(path)) for path in TRANSCRIPTS}
+    assert openings == {OPENING, OPENING_WITHOUT_NIXEVENT}  # recorded before and after nixevent
