@@ -13,6 +13,7 @@ server on 5432 that the tests must not write to); ``HOST:PORT/DB`` points them e
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import socket
 from dataclasses import dataclass
@@ -23,12 +24,20 @@ import pytest
 
 from fsrouter.store import CallRecord, open_store
 
-_PG_SETTING = os.environ.get("FSROUTER_TEST_POSTGRES", "").strip()
-PG_OFF = _PG_SETTING.lower() == "off"
-_PG_ADDRESS, _, _PG_DBNAME = (_PG_SETTING if _PG_SETTING and not PG_OFF else "127.0.0.1:5432/test").partition("/")
-PG_HOST, _, _PG_PORT = _PG_ADDRESS.rpartition(":")
-PG_PORT = int(_PG_PORT)
-PG_DB = _PG_DBNAME or "test"
+def _pg_target(setting: str) -> tuple[bool, str, int, str]:
+    """(off, host, port, database) from FSROUTER_TEST_POSTGRES; pytest.UsageError when it is
+    neither unset/empty (127.0.0.1:5432/test), ``off``, nor ``HOST:PORT[/DB]``."""
+    setting = setting.strip()
+    if setting.lower() == "off":
+        return True, "", 0, ""
+    match = re.fullmatch(r"([A-Za-z0-9_.-]+):(\d{1,5})(?:/([A-Za-z0-9_]+))?", setting or "127.0.0.1:5432/test")
+    if match is None or not 0 < int(match.group(2)) < 65536:
+        raise pytest.UsageError(f"FSROUTER_TEST_POSTGRES={setting!r}: expected off or HOST:PORT[/DB] "
+                                "(e.g. 127.0.0.1:5432/test)")
+    return False, match.group(1), int(match.group(2)), match.group(3) or "test"
+
+
+PG_OFF, PG_HOST, PG_PORT, PG_DB = _pg_target(os.environ.get("FSROUTER_TEST_POSTGRES", ""))
 PG_USERS = ("postgres", "root")
 T0 = datetime(2024, 3, 1, 9, 0, tzinfo=timezone.utc)
 
@@ -120,10 +129,10 @@ def dead_url(backend, tmp_path):
     """A URL of the same backend where no database answers."""
     if backend == "sqlite":
         return f"sqlite:///{tmp_path}"  # a folder: "unable to open database file"
-    with socket.socket() as probe:  # a port nobody listens on: connection refused
-        probe.bind((PG_HOST, 0))
+    with socket.socket() as probe:  # a local port nobody listens on: connection refused
+        probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    return f"postgresql://postgres@{PG_HOST}:{port}/{PG_DB}?connect_timeout=2"
+    return f"postgresql://postgres@127.0.0.1:{port}/{PG_DB}?connect_timeout=2"
 
 
 @pytest.fixture

@@ -436,6 +436,24 @@ def test_joiners_direction_marks_and_emoji_in_a_name_are_accepted(cfg, name):
     assert load_config("config").lines["kyiv-sales"].name == name
 
 
+@pytest.mark.parametrize("key", ['"\\u202Ecountry"', '"\\ufeffcountry"', '"coun\\x07try"'])
+def test_a_key_with_a_control_or_invisible_character_is_refused_naming_the_character(cfg, key):
+    settings = cfg / "settings.yaml"
+    settings.write_text(settings.read_text() + f"{key}: UA\n")
+    (error,) = problems()
+    assert error.path == "config/settings.yaml" and "is not allowed in a key" in error.message
+    assert error.line == len(settings.read_text().splitlines())
+
+
+def test_an_employee_id_with_a_trailing_newline_is_refused_at_its_key(cfg):
+    employees = cfg / "employees.yaml"
+    employees.write_text(employees.read_text() + '  "dave\\n": {name: Dave, extension: "109", endpoint: user/109}\n')
+    (error,) = problems()
+    assert (error.path, error.field) == ("config/employees.yaml", "employees")
+    assert error.message.startswith("'dave\\n' is not an id")  # shown escaped, not as a line break
+    assert error.line == len(employees.read_text().splitlines())
+
+
 def test_a_file_that_is_not_utf8_is_refused_with_the_line_of_the_bad_byte(cfg):
     line = cfg / "numbers" / "office-pbx.yaml"
     lines = line.read_bytes().split(b"\n")

@@ -139,6 +139,20 @@ def test_a_changed_nixevent_list_diverges_naming_the_types_that_changed(recordin
     assert "nixevent: no longer" in result.divergence.render()
 
 
+def test_a_difference_late_in_a_long_line_is_shown_around_where_it_is(recording):
+    harness, sessions = recording
+    harness.call(Scenario(endpoints={"user/101": "answer"}))
+    settle(harness)
+    (path,) = find_transcripts([sessions])
+    _edit_transcript(path, lambda records: [
+        {**r, "frame": r["frame"].replace("hangup_after_bridge=false", "hangup_after_bridge=maybe")}
+        if r.get("from") == "app" else r for r in records])
+    (result,) = replay_all([path], ReplayOptions()).results
+    assert result.status == "diverged"
+    recorded, sent = result.divergence.reason.split("` became `")
+    assert "hangup_after_bridge=maybe" in recorded and "hangup_after_bridge=false" in sent
+
+
 def test_a_changed_argument_diverges_naming_the_recorded_and_the_new_line(recording, tmp_path):
     harness, sessions = recording
     harness.call(Scenario(endpoints={"user/101": "answer"}))
@@ -241,8 +255,10 @@ def test_a_hangup_fault_ends_the_replayed_call_cleanly_with_a_record(recording):
     (path,) = find_transcripts([sessions])
     bridge_frame = next(i for i, e in enumerate(read_transcript(path).entries, 1)
                         if e.direction == "app" and b"execute-app-name: bridge" in e.raw)
-    run = replay_all([sessions], ReplayOptions(fault=Fault("hangup-at", bridge_frame + 1)))
+    with capture_logs() as logs:
+        run = replay_all([sessions], ReplayOptions(fault=Fault("hangup-at", bridge_frame + 1)))
     (result,) = run.results
+    assert not [e for e in logs if e["event"] == "unexpected_reply"]  # each command answered once
     assert result.status == "ok", result.divergence
     assert "the caller hung up" in result.note
     assert result.route[-1]["step"] == "caller_hung_up"

@@ -118,4 +118,4 @@ def test_coverage_names_the_ivr_keys_no_transcript_pressed(tmp_path, capsys):
     assert main(["replay", str(tmp_path / "sessions"), "--coverage"]) == 0
     out = capsys.readouterr().out
     assert "ivr main: 1/10 keys (not pressed: #, 0, 1, 2, 3, 4, 9, timeout, invalid)" in out
-    assert "it counts as the key, not as the line's own group or voicemail node" in out  # IVR actions explained
+    assert "it counts as the key, not as the line's own crm_responsible, group or voicemail nodes" in out

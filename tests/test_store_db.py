@@ -16,7 +16,7 @@ from structlog.testing import capture_logs
 from fsrouter.errors import StoreError
 from fsrouter.store import open_store
 from fsrouter.store.db import connect
-from tests.store_fixtures import PG_HOST, PG_PORT, backend, clock, dead_url, make_call, pg_schema, spool_dir, store, store_url  # noqa: F401
+from tests.store_fixtures import PG_DB, PG_HOST, PG_PORT, backend, clock, dead_url, make_call, pg_schema, spool_dir, store, store_url  # noqa: F401
 
 STORE_DIR = Path(__file__).resolve().parent.parent / "fsrouter" / "store"
 
@@ -254,7 +254,7 @@ def test_a_postgresql_host_that_accepts_and_never_answers_fails_the_open_within_
     try:
         started = time.monotonic()
         with pytest.raises(StoreError, match="silent for 2 s connecting"):
-            open_store(f"postgresql://{pg_schema.user}@127.0.0.1:{silent.port}/test?connect_timeout=2")
+            open_store(f"postgresql://{pg_schema.user}@127.0.0.1:{silent.port}/{PG_DB}?connect_timeout=2")
         assert time.monotonic() - started < 10
     finally:
         silent.close()
@@ -269,7 +269,7 @@ def silent_store(pg_schema, tmp_path, monkeypatch):
     monkeypatch.setattr(postgres, "PG_QUERY_TIMEOUT_S", 1)
     relay = _SilentPostgres(relay=True)
     options = pg_schema.url.split("?", 1)[1].replace("connect_timeout=3", "connect_timeout=2")
-    store = open_store(f"postgresql://{pg_schema.user}@127.0.0.1:{relay.port}/test?{options}",
+    store = open_store(f"postgresql://{pg_schema.user}@127.0.0.1:{relay.port}/{PG_DB}?{options}",
                        spool_dir=tmp_path / "spool")
     try:
         yield store, relay, tmp_path / "spool" / "calls.jsonl"
@@ -295,7 +295,7 @@ def test_the_gevent_wait_callback_gives_up_on_a_query_the_server_never_answers(p
 
     monkeypatch.setattr(postgres, "PG_QUERY_TIMEOUT_S", 1)
     silent = _SilentPostgres(relay=True)
-    conn = psycopg2.connect(host="127.0.0.1", port=silent.port, user=pg_schema.user, dbname="test")
+    conn = psycopg2.connect(host="127.0.0.1", port=silent.port, user=pg_schema.user, dbname=PG_DB)
     try:
         with conn.cursor() as cur:
             cur.execute("SELECT 1")
@@ -369,3 +369,20 @@ def test_idle_pooled_connections_to_a_silent_postgresql_cost_one_timeout_not_one
     store.calls.save(make_call("silent"))  # spooled
     assert time.monotonic() - started < 2.5  # one ping's timeout, then the pause: not one per idle connection
     assert "silent" in spool.read_text()
+
+@pytest.mark.parametrize("setting, target", [
+    ("", (False, "127.0.0.1", 5432, "test")),
+    (" OFF ", (True, "", 0, "")),
+    ("db.example:6543", (False, "db.example", 6543, "test")),
+    ("127.0.0.1:55432/other", (False, "127.0.0.1", 55432, "other")),
+])
+def test_the_postgresql_test_target_is_read_from_fsrouter_test_postgres(setting, target):
+    from tests.store_fixtures import _pg_target
+    assert _pg_target(setting) == target
+
+
+@pytest.mark.parametrize("setting", ["localhost", "garbage", "host:", "postgresql://u@h:1/db", "h:70000", "[::1]:5"])
+def test_a_malformed_fsrouter_test_postgres_is_a_usage_error_naming_the_form(setting):
+    from tests.store_fixtures import _pg_target
+    with pytest.raises(pytest.UsageError, match="expected off or HOST:PORT"):
+        _pg_target(setting)

@@ -191,6 +191,11 @@ def _load_entries(draft: Draft, relative: str, key: str, model: type[BaseModel],
         return {}
     valid = {}
     for ident, body in entries.items():
+        if not LINE_ID.match(ident):  # checked as written: the model strips spaces and a trailing newline
+            line = draft.at(doc.path, (key, ident), "").line  # the entry's own line; its name shown escaped
+            errors.append(ConfigError(doc.path, line, key, f"{ident!r} is not an id (letters, digits, '_', '.', "
+                                                            "'-'; first a letter or digit)"))
+            continue
         ids.add(ident)
         body = _with_injected(draft, doc.path, (key, ident), body, {"id": ident}, errors)
         item = _validate(draft, model, body, doc.path, (key, ident), errors)

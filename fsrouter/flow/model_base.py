@@ -24,7 +24,7 @@ class Frozen(BaseModel):
 
 
 #: What an id (employee, group, menu, line, gateway) looks like.
-ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*\Z"  # \Z: "$" would let a trailing newline pass
 _ID_RE = re.compile(ID_PATTERN)
 
 

@@ -292,21 +292,27 @@ class _Builder:
         if node.tag == _NULL_TAG:
             return None
         if node.tag in _TEXT_TAGS:
-            bad = _CONTROL.search(node.value)
-            if bad is not None:
-                raise self.fail(node, loc, f"character {_codepoint(bad.group())} (a control character, written as "
-                                           f"an escape) is not allowed in a value")
-            bad = _INVISIBLE.search(node.value)
-            if bad is not None:
-                what = _INVISIBLE_NAMES.get(ord(bad.group()), "a bidirectional text control")
-                raise self.fail(node, loc, f"character {_codepoint(bad.group())} ({what}, invisible: the text would "
-                                           f"read otherwise than it is) is not allowed in a value")
+            self.check_characters(node, loc, "a value")
             return node.value
         raise self.fail(node, loc, f"unsupported tag {node.tag}")
+
+    def check_characters(self, node: ScalarNode, loc: tuple, what: str) -> None:
+        """ConfigError for a control character or an invisible one that changes how text
+        reads (_CONTROL, _INVISIBLE) in a key or a value, raw or written as an escape."""
+        bad = _CONTROL.search(node.value)
+        if bad is not None:
+            raise self.fail(node, loc, f"character {_codepoint(bad.group())} (a control character, written as "
+                                       f"an escape) is not allowed in {what}")
+        bad = _INVISIBLE.search(node.value)
+        if bad is not None:
+            kind = _INVISIBLE_NAMES.get(ord(bad.group()), "a bidirectional text control")
+            raise self.fail(node, loc, f"character {_codepoint(bad.group())} ({kind}, invisible: the text would "
+                                       f"read otherwise than it is) is not allowed in {what}")
 
     def key(self, node: Node, loc: tuple) -> str:
         if not isinstance(node, ScalarNode) or node.tag not in _TEXT_TAGS:
             raise self.fail(node, loc, "a mapping key must be a plain, non-empty scalar")
+        self.check_characters(node, loc, "a key")
         return node.value
 
     def mapping(self, node: MappingNode, loc: tuple) -> dict:

@@ -45,6 +45,7 @@ def coverage_report(run) -> str:
                        + (f" (not pressed: {', '.join(missed)})" if missed else ""))
         if menus:
             out.append(f"  ivr keys: {k_hit}/{k_total}")
-            out.append("  (a key that rings a group or an employee, or takes a voice message, does so inside its "
-                       "menu: it counts as the key, not as the line's own group or voicemail node)")
+            out.append("  (a key that rings a group (after the caller's CRM responsible) or an employee, or takes a "
+                       "voice message, does so inside its menu: it counts as the key, not as the line's own "
+                       "crm_responsible, group or voicemail nodes)")
     return "\n".join(out) if out else "coverage: no transcript was replayed against a config"

@@ -19,9 +19,8 @@ import gevent
 from gevent import socket
 
 from fsrouter.esl import FrameParser
-from fsrouter.esl.names import EventName
 from fsrouter.replay.scenario import Executed, Scenario
-from fsrouter.replay.fsframes import Channel, api_response, command_reply, disconnect_notice
+from fsrouter.replay.fsframes import Channel, api_response, command_reply, disconnect_notice, nixevent_types
 
 #: Scenario outcomes for an endpoint -> (originate_disposition, DIALSTATUS, last_bridge_hangup_cause)
 OUTCOMES = {
@@ -31,9 +30,6 @@ OUTCOMES = {
     "rejected": ("CALL_REJECTED", "CALL_REJECTED", "CALL_REJECTED"),
     "no_user_response": ("NO_USER_RESPONSE", "NO_USER_RESPONSE", "NO_USER_RESPONSE"),
 }
-#: Names mod_event_socket knows as event types (switch_name_event), the ones used here.
-EVENT_TYPES = frozenset(v for k, v in vars(EventName).items() if k.isupper())
-_EVENT_TYPES_CI = {name.upper(): name for name in EVENT_TYPES}
 _FAIL_PRIORITY = ["busy", "rejected", "no_user_response", "no_answer", "not_registered"]
 _LEG = re.compile(r"(?:\[(?P<vars>[^\]]*)\])?(?P<endpoint>[^,|\[]+)")
 
@@ -121,8 +117,8 @@ class FakeFreeSwitch:
         elif word == "myevents":
             self._send(command_reply("+OK Events Enabled"))
         elif word == "nixevent":  # names match ignoring case (switch_name_event); ALL: every type
-            names = {_EVENT_TYPES_CI[n.upper()] for n in rest.split() if n.upper() in _EVENT_TYPES_CI}
-            self.nixed |= set(EVENT_TYPES) if EventName.ALL in names else names
+            names = nixevent_types(rest)
+            self.nixed |= names
             self._send(command_reply("+OK events nixed" if names else "-ERR no keywords supplied"))
         elif word == "linger":
             self._lingering = True

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import unquote
 
-from fsrouter.replay.fsframes import Channel, api_response, command_reply, disconnect_notice
+from fsrouter.replay.fsframes import Channel, api_response, command_reply, disconnect_notice, nixevent_types
 from fsrouter.replay.normalize import fix_content_length
 
 KINDS = ("hangup-at", "drop-dtmf", "disconnect-mid-frame")
@@ -121,7 +121,8 @@ class StandIn:
         if (frame.command or "").startswith("api"):
             return api_response("-ERR No such channel!\n" if self.hung_up else "_undef_")
         if (frame.command or "").startswith("nixevent"):
-            return command_reply("+OK events nixed")
+            ok = nixevent_types((frame.command or "").partition(" ")[2])
+            return command_reply("+OK events nixed" if ok else "-ERR no keywords supplied")
         return command_reply("+OK")
 
     def answer(self, frame) -> list[bytes]:
@@ -137,8 +138,9 @@ class StandIn:
             self.lingering = True
             return [command_reply("+OK will linger")]
         if word == "nixevent":
-            self.nixed.update(rest.split())
-            return [command_reply("+OK events nixed")]
+            names = nixevent_types(rest)
+            self.nixed |= names
+            return [command_reply("+OK events nixed" if names else "-ERR no keywords supplied")]
         if word != "sendmsg":
             return [command_reply("+OK")]
         frames = [command_reply("+OK")]

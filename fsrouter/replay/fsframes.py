@@ -11,6 +11,8 @@ from __future__ import annotations
 import time
 from importlib import resources
 
+from fsrouter.esl.names import EventName
+
 #: Bytes FreeSWITCH leaves as they are in header values (PROTOCOL-NOTES §2).
 _SAFE = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789,/()*!$'~-_.")
 _ENC = {b: (chr(b) if b in _SAFE else "%%%02X" % b) for b in range(256)}
@@ -140,3 +142,18 @@ def disconnect_notice(uuid: str, *, linger: bool, channel_name: str = "loopback/
     body = b"Disconnected, goodbye.\nSee you at ClueCon! http://www.cluecon.com/\n"
     return (f"Content-Type: text/disconnect-notice\nControlled-Session-UUID: {uuid}\n"
             f"Content-Disposition: disconnect\nContent-Length: {len(body)}\n\n").encode() + body
+
+
+#: Event type names mod_event_socket knows (switch_name_event), as fsrouter spells them.
+EVENT_TYPES = frozenset(v for k, v in vars(EventName).items() if k.isupper() and v != EventName.ALL)
+_EVENT_TYPES_CI = {name.upper(): name for name in EVENT_TYPES}
+
+
+def nixevent_types(args: str) -> set[str]:
+    """The event types a ``nixevent`` with these arguments takes back, as mod_event_socket
+    reads them: names matched ignoring case, ``ALL`` for every type, unknown names
+    skipped (none known: FreeSWITCH replies ``-ERR no keywords supplied``)."""
+    names = args.split()
+    if any(n.upper() == EventName.ALL for n in names):
+        return set(EVENT_TYPES)
+    return {_EVENT_TYPES_CI[n.upper()] for n in names if n.upper() in _EVENT_TYPES_CI}

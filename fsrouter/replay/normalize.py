@@ -19,6 +19,7 @@ sent; an event's ``Content-Length`` is recomputed when a substitution changes it
 from __future__ import annotations
 
 import difflib
+import os
 import re
 from dataclasses import dataclass, field
 
@@ -40,26 +41,39 @@ def tokens(text: str) -> tuple[list[str], list[tuple[str, str]]]:
 
 
 def _first_difference(expected: str, got: str) -> str:
-    """Where two commands first differ, ids and times aside: "`recorded line` became `line`"
-    (or a line more or less), for the divergence's headline."""
+    """Where two commands first differ, ids and times aside: "`...recorded...` became
+    `...sent...`" around the first differing character (or a line more or less), for the
+    divergence's headline."""
     exp_lines, got_lines = expected.rstrip("\n").split("\n"), got.rstrip("\n").split("\n")
     for exp_line, got_line in zip(exp_lines, got_lines):
-        if tokens(exp_line)[0] != tokens(got_line)[0]:
-            if exp_line.split(" ", 1)[0] == got_line.split(" ", 1)[0] == "nixevent":
-                want, sent = set(exp_line.split()[1:]), set(got_line.split()[1:])
-                parts = ([f"no longer {' '.join(sorted(want - sent))}"] if want - sent else []) + \
-                        ([f"now also {' '.join(sorted(sent - want))}"] if sent - want else [])
-                return "; ".join(parts) or "the same types in another order"
-            return f"`{_clip(exp_line)}` became `{_clip(got_line)}`"
+        exp_pieces, exp_tokens = tokens(exp_line)
+        got_pieces, got_tokens = tokens(got_line)
+        if exp_pieces == got_pieces:
+            continue
+        if exp_line.split(" ", 1)[0] == got_line.split(" ", 1)[0] == "nixevent":
+            want = {n.upper() for n in exp_line.split()[1:]}
+            sent = {n.upper() for n in got_line.split()[1:]}
+            parts = ([f"no longer {' '.join(sorted(want - sent))}"] if want - sent else []) + \
+                    ([f"now also {' '.join(sorted(sent - want))}"] if sent - want else [])
+            return "; ".join(parts) or "the same types, written otherwise (order, case, spaces)"
+        k = next(i for i, (a, b) in enumerate(zip(exp_pieces, got_pieces)) if a != b) \
+            if any(a != b for a, b in zip(exp_pieces, got_pieces)) else min(len(exp_pieces), len(got_pieces)) - 1
+        common = len(os.path.commonprefix([exp_pieces[k], got_pieces[k]]))
+        at_exp = sum(map(len, exp_pieces[:k])) + sum(len(v) for _, v in exp_tokens[:k]) + common
+        at_got = sum(map(len, got_pieces[:k])) + sum(len(v) for _, v in got_tokens[:k]) + common
+        return f"`{_around(exp_line, at_exp)}` became `{_around(got_line, at_got)}`"
     if len(got_lines) > len(exp_lines):
-        return f"the engine's command has a line more: `{_clip(got_lines[len(exp_lines)])}`"
+        return f"the engine's command has a line more: `{_around(got_lines[len(exp_lines)], 0)}`"
     if len(got_lines) < len(exp_lines):
-        return f"the engine's command lacks the line `{_clip(exp_lines[len(got_lines)])}`"
+        return f"the engine's command lacks the line `{_around(exp_lines[len(got_lines)], 0)}`"
     return "the command differs"
 
 
-def _clip(text: str, limit: int = 100) -> str:
-    return text if len(text) <= limit else text[:limit - 3] + "..."
+def _around(text: str, at: int, before: int = 40, after: int = 60) -> str:
+    """``text`` cut to the window around position ``at``, "..." where it was cut."""
+    start = max(0, at - before)
+    end = min(len(text), at + after)
+    return ("..." if start else "") + text[start:end] + ("..." if end < len(text) else "")
 
 
 def replace_paths(text: str, paths: dict[str, str]) -> str:

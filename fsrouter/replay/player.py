@@ -33,6 +33,13 @@ from fsrouter.replay.transcript import APP, FS, Transcript
 _CREATED = ("Caller-Channel-Created-Time", "Channel-Channel-Created-Time",
             "Caller-Profile-Created-Time", "Channel-Profile-Created-Time")
 _APP_UUID = re.compile(rb"^Application-UUID: (\S+)$", re.M)
+#: A reply's outer Content-Type, on any line of its header block.
+_REPLY_HEAD = re.compile(rb"^Content-Type: (?:command/reply|api/response)$", re.M)
+
+
+def _head_end(raw: bytes) -> int:
+    end = raw.find(b"\n\n")
+    return len(raw) if end < 0 else end
 
 
 @dataclass
@@ -244,7 +251,7 @@ class Player:
     # ------------------------------------------------------------------ wire
     def _send(self, raw: bytes, t: float, *, record: bool = True) -> bool:
         self.clock.at(t)
-        if raw.startswith((b"Content-Type: command/reply", b"Content-Type: api/response")) and self.unreplied:
+        if self.unreplied and _REPLY_HEAD.search(raw, 0, _head_end(raw)):  # the connect reply's is line ~100
             self.unreplied.pop(0)
         if record:
             self.produced.append((t, FS, raw))
