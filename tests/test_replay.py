@@ -125,45 +125,38 @@ def test_a_nixevent_after_an_old_opening_is_a_divergence_at_its_own_frame_not_a_
     assert "nixevent CHANNEL_PARK" in result.divergence.expected
 
 
-def test_a_changed_nixevent_list_diverges_naming_the_types_that_changed(recording):
+def _divergence_after_editing(recording, edit):
+    """Record an answered call, pass each of its app-side frames through ``edit``, replay it:
+    the divergence (the replay must diverge)."""
     harness, sessions = recording
     harness.call(Scenario(endpoints={"user/101": "answer"}))
     settle(harness)
     (path,) = find_transcripts([sessions])
-    _edit_transcript(path, lambda records: [
-        {**r, "frame": r["frame"].replace(" TALK\n", "\n").replace("CHANNEL_PARK ", "CHANNEL_WHATEVER ")}
-        if r.get("from") == "app" and r.get("frame", "").startswith("nixevent") else r for r in records])
+    _edit_transcript(path, lambda records: [{**r, "frame": edit(r["frame"])} if r.get("from") == "app" else r
+                                            for r in records])
     (result,) = replay_all([path], ReplayOptions()).results
     assert result.status == "diverged"
-    assert result.divergence.reason == "nixevent: no longer CHANNEL_WHATEVER; now also CHANNEL_PARK TALK"
-    assert "nixevent: no longer" in result.divergence.render()
+    return result.divergence
+
+
+def test_a_changed_nixevent_list_diverges_naming_the_types_that_changed(recording):
+    divergence = _divergence_after_editing(recording, lambda frame: frame.replace(" TALK\n", "\n").replace(
+        "CHANNEL_PARK ", "CHANNEL_WHATEVER ") if frame.startswith("nixevent") else frame)
+    assert divergence.reason == "nixevent: no longer CHANNEL_WHATEVER; now also CHANNEL_PARK TALK"
+    assert "nixevent: no longer" in divergence.render()
 
 
 def test_a_difference_late_in_a_long_line_is_shown_around_where_it_is(recording):
-    harness, sessions = recording
-    harness.call(Scenario(endpoints={"user/101": "answer"}))
-    settle(harness)
-    (path,) = find_transcripts([sessions])
-    _edit_transcript(path, lambda records: [
-        {**r, "frame": r["frame"].replace("hangup_after_bridge=false", "hangup_after_bridge=maybe")}
-        if r.get("from") == "app" else r for r in records])
-    (result,) = replay_all([path], ReplayOptions()).results
-    assert result.status == "diverged"
-    recorded, sent = result.divergence.reason.split("` became `")
+    divergence = _divergence_after_editing(
+        recording, lambda frame: frame.replace("hangup_after_bridge=false", "hangup_after_bridge=maybe"))
+    recorded, sent = divergence.reason.split("` became `")
     assert "hangup_after_bridge=maybe" in recorded and "hangup_after_bridge=false" in sent
 
 
-def test_a_changed_argument_diverges_naming_the_recorded_and_the_new_line(recording, tmp_path):
-    harness, sessions = recording
-    harness.call(Scenario(endpoints={"user/101": "answer"}))
-    settle(harness)
-    (path,) = find_transcripts([sessions])
-    _edit_transcript(path, lambda records: [
-        {**r, "frame": r["frame"].replace("execute-app-name: answer\n", "execute-app-name: pre_answer\n")}
-        if r.get("from") == "app" else r for r in records])
-    (result,) = replay_all([path], ReplayOptions()).results
-    assert result.status == "diverged"
-    assert result.divergence.reason.startswith(
+def test_a_changed_argument_diverges_naming_the_recorded_and_the_new_line(recording):
+    divergence = _divergence_after_editing(
+        recording, lambda frame: frame.replace("execute-app-name: answer\n", "execute-app-name: pre_answer\n"))
+    assert divergence.reason.startswith(
         "sendmsg execute answer instead of sendmsg execute pre_answer "
         "(`execute-app-name: pre_answer` became `execute-app-name: answer`)")
 
