@@ -26,7 +26,7 @@ from fsrouter.flow.yamlsource import YamlDoc, read_yaml
 
 SETTINGS_FILE = "settings.yaml"
 NUMBERS_DIR = "numbers"
-LINE_ID = re.compile(ID_PATTERN)
+ID_RE = re.compile(ID_PATTERN)  # ids of lines (file names), employees, groups, menus
 
 
 def load_config(root: str | Path) -> Config:
@@ -191,7 +191,7 @@ def _load_entries(draft: Draft, relative: str, key: str, model: type[BaseModel],
         return {}
     valid = {}
     for ident, body in entries.items():
-        if not LINE_ID.match(ident):  # checked as written: the model strips spaces and a trailing newline
+        if not ID_RE.match(ident):  # checked as written: the model strips spaces and a trailing newline
             line = draft.at(doc.path, (key, ident), "").line  # the entry's own line; its name shown escaped
             errors.append(ConfigError(doc.path, line, key, f"{ident!r} is not an id (letters, digits, '_', '.', "
                                                             "'-'; first a letter or digit)"))
@@ -222,7 +222,7 @@ def _load_lines(draft: Draft, errors: list[ConfigError]) -> None:
         doc = _read(draft, relative, errors, required=True)
         if doc is None:
             continue
-        if not LINE_ID.match(ident):
+        if not ID_RE.match(ident):
             errors.append(ConfigError(doc.path, None, "", "a line file is named NAME.yaml, NAME of letters, "
                                       "digits, '_', '.', '-' (first a letter or digit)"))
             continue
