@@ -192,9 +192,9 @@ def _load_entries(draft: Draft, relative: str, key: str, model: type[BaseModel],
     valid = {}
     for ident, body in entries.items():
         if not ID_RE.match(ident):  # checked as written: the model strips spaces and a trailing newline
-            line = draft.at(doc.path, (key, ident), "").line  # the entry's own line; its name shown escaped
-            errors.append(ConfigError(doc.path, line, key, f"{ident!r} is not an id (letters, digits, '_', '.', "
-                                                            "'-'; first a letter or digit)"))
+            # at the entry's own line, under its file's key: the raw name (a newline, say) only in the message
+            errors.append(ConfigError(doc.path, doc.line_for((key, ident)), key, f"{ident!r} is not an id (letters, "
+                                      "digits, '_', '.', '-'; first a letter or digit)"))
             continue
         ids.add(ident)
         body = _with_injected(draft, doc.path, (key, ident), body, {"id": ident}, errors)

@@ -20,7 +20,8 @@ from gevent import socket
 
 from fsrouter.esl import FrameParser
 from fsrouter.replay.scenario import Executed, Scenario
-from fsrouter.replay.fsframes import Channel, api_response, command_reply, disconnect_notice, nixevent_types
+from fsrouter.replay.fsframes import (Channel, api_response, command_reply, disconnect_notice, nixevent_reply,
+                                      nixevent_types)
 
 #: Scenario outcomes for an endpoint -> (originate_disposition, DIALSTATUS, last_bridge_hangup_cause)
 OUTCOMES = {
@@ -119,7 +120,7 @@ class FakeFreeSwitch:
         elif word == "nixevent":  # names match ignoring case (switch_name_event); ALL: every type
             names = nixevent_types(rest)
             self.nixed |= names
-            self._send(command_reply("+OK events nixed" if names else "-ERR no keywords supplied"))
+            self._send(nixevent_reply(names))
         elif word == "linger":
             self._lingering = True
             self._send(command_reply(f"+OK will linger {rest} seconds" if rest else "+OK will linger"))

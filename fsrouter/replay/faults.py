@@ -15,7 +15,8 @@ import re
 from dataclasses import dataclass
 from urllib.parse import unquote
 
-from fsrouter.replay.fsframes import Channel, api_response, command_reply, disconnect_notice, nixevent_types
+from fsrouter.replay.fsframes import (Channel, api_response, command_reply, disconnect_notice, nixevent_reply,
+                                      nixevent_types)
 from fsrouter.replay.normalize import fix_content_length
 
 KINDS = ("hangup-at", "drop-dtmf", "disconnect-mid-frame")
@@ -121,8 +122,7 @@ class StandIn:
         if (frame.command or "").startswith("api"):
             return api_response("-ERR No such channel!\n" if self.hung_up else "_undef_")
         if (frame.command or "").startswith("nixevent"):
-            ok = nixevent_types((frame.command or "").partition(" ")[2])
-            return command_reply("+OK events nixed" if ok else "-ERR no keywords supplied")
+            return nixevent_reply(nixevent_types((frame.command or "").partition(" ")[2]))
         return command_reply("+OK")
 
     def answer(self, frame) -> list[bytes]:
@@ -140,7 +140,7 @@ class StandIn:
         if word == "nixevent":
             names = nixevent_types(rest)
             self.nixed |= names
-            return [command_reply("+OK events nixed" if names else "-ERR no keywords supplied")]
+            return [nixevent_reply(names)]
         if word != "sendmsg":
             return [command_reply("+OK")]
         frames = [command_reply("+OK")]

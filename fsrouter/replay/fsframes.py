@@ -157,3 +157,8 @@ def nixevent_types(args: str) -> set[str]:
     if any(n.upper() == EventName.ALL for n in names):
         return set(EVENT_TYPES)
     return {_EVENT_TYPES_CI[n.upper()] for n in names if n.upper() in _EVENT_TYPES_CI}
+
+
+def nixevent_reply(names: set[str]) -> bytes:
+    """FreeSWITCH's reply to a ``nixevent`` that took back ``names`` (nixevent_types)."""
+    return command_reply("+OK events nixed" if names else "-ERR no keywords supplied")

@@ -26,7 +26,7 @@ from fsrouter.errors import EslProtocolError
 from fsrouter.esl import FrameParser
 from fsrouter.esl import names as N
 from fsrouter.replay.faults import Fault, StandIn, is_dtmf, without_digits
-from fsrouter.replay.fsframes import Channel
+from fsrouter.replay.fsframes import Channel, nixevent_types
 from fsrouter.replay.normalize import Normalizer
 from fsrouter.replay.transcript import APP, FS, Transcript
 
@@ -273,7 +273,7 @@ class Player:
         if (frame.command or "").startswith("linger"):
             self.lingering = True
         if (frame.command or "").startswith("nixevent "):
-            self.nixed.update(frame.command.split()[1:])
+            self.nixed |= nixevent_types(frame.command.partition(" ")[2])
 
     def _next_command(self):
         """The engine's next command frame; None if it closed or sent nothing within wait_s."""
