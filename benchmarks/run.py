@@ -125,12 +125,20 @@ def _ratio(value, base) -> str:
     return f"{value / base:>15.2f}" if base >= MIN_RATIO_BASE else f"{'-':>15}"
 
 
+def form_check() -> str:
+    """Which header-block check ``fsrouter serve`` runs here (it decides as this process
+    does): the C helper, or Python (not built, or FSROUTER_PURE_PYTHON set)."""
+    from fsrouter.esl import headblock
+    return "C" if headblock.SPEEDUPS is not None else "Python"
+
+
 def print_table(figures: dict, peers, args, gen_check: dict) -> None:
     """One table: each figure with its ratio to the floor on the line below."""
     print(f"\nfsrouter benchmark: {args.rounds} round(s), medians; {args.calls} calls per flat-out load, "
           f"{args.seq} sequential (each load stops starting calls after {args.max_seconds:g} s), "
           f"{args.held} held; generator processes: {args.generators}; "
-          f"{multiprocessing.cpu_count()} cores shared by server and generators")
+          f"{multiprocessing.cpu_count()} cores shared by server and generators; "
+          f"fsrouter's header-block check: {form_check()}")
     print("units: setup and flow in ms, memory in KB per held call, CPU in ms per call; "
           f"x floor = ratio to the floor's figure (- where the floor's is under {MIN_RATIO_BASE} ms): "
           "for calls/s higher is better, for every other column lower is better; "

@@ -17,6 +17,7 @@ import gevent
 import gevent.event
 
 from fsrouter.errors import ConfigInvalid, StoreError
+from fsrouter.esl import headblock
 from fsrouter.flow.callback_runner import CallbackRunner
 from fsrouter.flow.callbacks import request_callback
 from fsrouter.flow.catalog import Catalog
@@ -232,7 +233,8 @@ class App:
         self._purger: gevent.Greenlet | None = None
         self._checkpointer: gevent.Greenlet | None = None
         self.log.info("config_loaded", version=self.catalog.version, lines=len(self.catalog.config.lines),
-                      config=str(self.config_dir.resolve()), store=self.store.description)
+                      config=str(self.config_dir.resolve()), store=self.store.description,
+                      esl_form_check="c" if headblock.SPEEDUPS is not None else "python")
         self._log_config_warnings(self.catalog)
 
     def reload(self) -> bool:

@@ -9,7 +9,7 @@ from fsrouter.esl import FrameParser
 from fsrouter.esl import parser as parser_module
 from fsrouter.errors import EslProtocolError
 from fsrouter.esl.frame import CONNECT_REPLY_PEEKS, Event
-from fsrouter.esl.headblock import is_regular_head
+from fsrouter.esl.headblock import SPEEDUPS, is_regular_head_py
 from tests.captures import CAPTURES
 
 
@@ -148,5 +148,10 @@ def test_lines_after_an_events_blank_line_do_not_override_its_headers():
     (b"A: raw space\nB: 2", False),
     (b"A: 1\n:x y", False), (b":x y\nB: 2", False),  # an empty name, its colon not followed by the space
 ])
-def test_a_regular_head_has_exactly_one_colon_and_space_on_every_line(head, regular):
-    assert is_regular_head(head) is regular
+@pytest.mark.parametrize("check", [
+    is_regular_head_py,
+    pytest.param(getattr(SPEEDUPS, "is_regular_head", None), id="C",
+                 marks=pytest.mark.skipif(SPEEDUPS is None, reason="fsrouter.esl._speedups is not built")),
+])
+def test_a_regular_head_has_exactly_one_colon_and_space_on_every_line(head, regular, check):
+    assert check(head) is regular

@@ -1,0 +1,10 @@
+"""Build script for the one thing setup.cfg cannot declare: the optional C helper.
+
+``fsrouter.esl._speedups`` (the header-block form check in C) is built when a C compiler
+and Python's headers are there; without them the install still succeeds and
+``fsrouter.esl.headblock`` uses its pure-Python version of the same function.
+"""
+
+from setuptools import Extension, setup
+
+setup(ext_modules=[Extension("fsrouter.esl._speedups", ["fsrouter/esl/_speedups.c"], optional=True)])
