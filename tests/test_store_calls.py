@@ -27,6 +27,25 @@ def test_a_saved_call_comes_back_equal_with_aware_utc_times_and_its_route(store)
     assert got.extra == {"crm": {"entity_type": "lead", "entity_id": 3}}
 
 
+def test_a_record_stores_its_route_and_extra_as_they_were_when_it_was_made(store):
+    extra = {"crm": {"entity_type": "lead", "entity_id": 3}}
+    record = make_call("snap-1", route=[{"step": "hours", "open": True}], extra=extra)
+    extra["rating"] = {"grade": 5}  # the flow's dict changed after the record was made
+    store.calls.save(record)
+    assert store.calls.get("snap-1").extra == {"crm": {"entity_type": "lead", "entity_id": 3}}
+    assert record.json_texts() == ('[{"step":"hours","open":true}]', '{"crm":{"entity_type":"lead","entity_id":3}}')
+
+
+def test_a_spooled_record_keeps_its_extra_as_it_was_when_it_was_made(store, dead_url, spool_dir, clock):
+    extra = {"crm": {"entity_type": "lead", "entity_id": 3}}
+    record = make_call("snap-2", extra=extra)
+    extra["rating"] = {"grade": 5}
+    open_store(dead_url, spool_dir=spool_dir, create=False, clock=clock).calls.save(record)  # spooled
+    assert [line["extra"] for line in _spooled(spool_dir)] == [{"crm": {"entity_type": "lead", "entity_id": 3}}]
+    assert store.calls.flush_spool() == 1
+    assert store.calls.get("snap-2").extra == {"crm": {"entity_type": "lead", "entity_id": 3}}
+
+
 def test_a_call_with_only_the_required_fields_round_trips(store):
     record = CallRecord(
         call_uuid="bare", line=None, direction="outbound", caller="alice", destination="+380501112233",

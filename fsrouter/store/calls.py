@@ -19,8 +19,6 @@ _CHUNK = 200  # rows per INSERT when flushing the spool
 #: Errors about one row's contents (not the database being away): retried record by record.
 _ROW_ERRORS = (peewee.DataError, peewee.IntegrityError)
 _SAVED_AT = "_saved_at"  # key of the save time in a spooled line
-#: json.dumps(value, separators=(",", ":")) without building an encoder for every call.
-_to_json = json.JSONEncoder(separators=(",", ":")).encode
 #: Columns whose peewee db_value returns a str (or None) unchanged.
 _TEXT_FIELDS = (peewee.CharField, peewee.TextField)
 #: How a column's value becomes a parameter (see CallRepository._params).
@@ -298,6 +296,7 @@ def _without_surrogates(value: str) -> str:
 
 
 def _row(record: CallRecord, saved_at: datetime) -> dict[str, Any]:
+    route, extra = record.json_texts()
     return {
         "call_uuid": record.call_uuid,
         "line": record.line,
@@ -308,10 +307,10 @@ def _row(record: CallRecord, saved_at: datetime) -> dict[str, Any]:
         "answered_at": record.answered_at,
         "ended_at": record.ended_at,
         "hangup_cause": record.hangup_cause,
-        "route": _to_json(list(record.route)),
+        "route": route,
         "answered_by": record.answered_by,
         "config_version": record.config_version,
-        "extra": _to_json(record.extra),
+        "extra": extra,
         "saved_at": saved_at,
     }
 

@@ -18,6 +18,8 @@ EMPLOYEE_STATUSES = ("started", "break", "ended")
 CRM_ENTITY_TYPES = ("contact", "company", "lead")  # also the match priority, first wins
 
 _E164 = re.compile(r"^\+[1-9][0-9]{1,14}$")
+#: Compact JSON, as the store keeps a record's route and extra.
+_to_json = json.JSONEncoder(separators=(",", ":")).encode
 
 
 def utc(value: datetime | None, what: str) -> datetime | None:
@@ -80,10 +82,16 @@ class CallRecord:
         if not isinstance(self.extra, dict):
             raise TypeError("extra: must be a dict")
         object.__setattr__(self, "route", route)
-        try:
-            json.dumps([route, self.extra])
+        try:  # the check is the encoding the store keeps: done once, here
+            texts = (_to_json(list(route)), _to_json(self.extra))
         except (TypeError, ValueError) as exc:
             raise TypeError(f"route / extra of call {self.call_uuid}: not JSON-serialisable: {exc}") from exc
+        object.__setattr__(self, "_json_texts", texts)
+
+    def json_texts(self) -> tuple[str, str]:
+        """``(route, extra)`` as compact JSON text, as they were when the record was made
+        (what the store writes to its ``route`` and ``extra`` columns)."""
+        return self._json_texts
 
 
 @dataclass(frozen=True)
@@ -111,15 +119,15 @@ class CrmMatch:
 
 
 def jsonable_call(record: CallRecord) -> dict[str, Any]:
-    """``record`` as a JSON-ready dict (datetimes as ISO 8601 strings with ``+00:00``)."""
+    """``record`` as a JSON-ready dict (datetimes as ISO 8601 strings with ``+00:00``;
+    route and extra as they were when the record was made, as the store writes them)."""
     out: dict[str, Any] = {}
     for name in CallRecord.__dataclass_fields__:
         value = getattr(record, name)
         if isinstance(value, datetime):
             value = value.isoformat()
-        elif isinstance(value, tuple):
-            value = list(value)
         out[name] = value
+    out["route"], out["extra"] = (json.loads(text) for text in record.json_texts())
     return out
 
 
