@@ -9,8 +9,9 @@ from fsrouter.esl import FrameParser
 from fsrouter.esl import parser as parser_module
 from fsrouter.errors import EslProtocolError
 from fsrouter.esl.frame import CONNECT_REPLY_PEEKS, Event
-from fsrouter.esl.headblock import SPEEDUPS, is_regular_head_py
+from fsrouter.esl.headblock import is_regular_head_py
 from tests.captures import CAPTURES
+from tests.test_esl_speedups import SPEEDUPS
 
 
 def captured_events():
@@ -151,7 +152,8 @@ def test_lines_after_an_events_blank_line_do_not_override_its_headers():
 @pytest.mark.parametrize("check", [
     is_regular_head_py,
     pytest.param(getattr(SPEEDUPS, "is_regular_head", None), id="C",
-                 marks=pytest.mark.skipif(SPEEDUPS is None, reason="fsrouter.esl._speedups is not built")),
+                 marks=pytest.mark.skipif(SPEEDUPS is None, reason="fsrouter.esl._speedups is not built "
+                                                                   "(no C compiler at install)")),
 ])
 def test_a_regular_head_has_exactly_one_colon_and_space_on_every_line(head, regular, check):
     assert check(head) is regular
