@@ -11,7 +11,7 @@ from fsrouter.errors import EslProtocolError
 from fsrouter.esl.frame import CONNECT_REPLY_PEEKS, Event
 from fsrouter.esl.headblock import is_regular_head_py
 from tests.captures import CAPTURES
-from tests.test_esl_speedups import SPEEDUPS
+from tests.test_esl_speedups import NOT_BUILT, SPEEDUPS
 
 
 def captured_events():
@@ -152,8 +152,7 @@ def test_lines_after_an_events_blank_line_do_not_override_its_headers():
 @pytest.mark.parametrize("check", [
     is_regular_head_py,
     pytest.param(getattr(SPEEDUPS, "is_regular_head", None), id="C",
-                 marks=pytest.mark.skipif(SPEEDUPS is None, reason="fsrouter.esl._speedups is not built "
-                                                                   "(no C compiler at install)")),
+                 marks=pytest.mark.skipif(SPEEDUPS is None, reason=NOT_BUILT)),
 ])
 def test_a_regular_head_has_exactly_one_colon_and_space_on_every_line(head, regular, check):
     assert check(head) is regular

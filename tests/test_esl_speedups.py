@@ -20,7 +20,15 @@ try:  # the built module itself, whichever check this process runs (FSROUTER_PUR
 except ImportError:
     SPEEDUPS = None
 
-needs_c = pytest.mark.skipif(SPEEDUPS is None, reason="fsrouter.esl._speedups is not built (no C compiler at install)")
+NOT_BUILT = "fsrouter.esl._speedups is not built (no C compiler at install, or it did not compile)"
+needs_c = pytest.mark.skipif(SPEEDUPS is None, reason=NOT_BUILT)
+
+
+@pytest.mark.skipif(os.environ.get("FSROUTER_REQUIRE_SPEEDUPS") != "1",
+                    reason="FSROUTER_REQUIRE_SPEEDUPS=1 not set (.ci/run sets it)")
+def test_the_c_helper_is_built_where_it_is_required():
+    # CI runs where a compiler is: a C file that stopped compiling must fail there, not skip
+    assert SPEEDUPS is not None, NOT_BUILT
 
 
 def captured_blocks() -> list[bytes]:
