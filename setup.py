@@ -1,8 +1,9 @@
 """Build script for the one thing setup.cfg cannot declare: the optional C helper.
 
-``fsrouter.esl._speedups`` (the header-block form check in C) is built when a C compiler
-and Python's headers are there; without them the install still succeeds and
-``fsrouter.esl.headblock`` uses its pure-Python version of the same function.
+``fsrouter.esl._speedups`` (the header-block form check and the frame parser's fast
+path, in C) is built when a C compiler and Python's headers are there; without them the
+install still succeeds and ``fsrouter.esl`` uses its pure-Python versions of the same
+steps.
 """
 
 from setuptools import Extension, setup

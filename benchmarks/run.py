@@ -125,9 +125,9 @@ def _ratio(value, base) -> str:
     return f"{value / base:>15.2f}" if base >= MIN_RATIO_BASE else f"{'-':>15}"
 
 
-def form_check() -> str:
-    """Which header-block check ``fsrouter serve`` runs here (it decides as this process
-    does): the C helper, or Python (not built, or FSROUTER_PURE_PYTHON set)."""
+def esl_speedups() -> str:
+    """Whether ``fsrouter serve`` runs its ESL C helper here (it decides as this process
+    does): C, or Python (not built, or FSROUTER_PURE_PYTHON set)."""
     from fsrouter.esl import headblock
     return "C" if headblock.SPEEDUPS is not None else "Python"
 
@@ -138,7 +138,7 @@ def print_table(figures: dict, peers, args, gen_check: dict) -> None:
           f"{args.seq} sequential (each load stops starting calls after {args.max_seconds:g} s), "
           f"{args.held} held; generator processes: {args.generators}; "
           f"{multiprocessing.cpu_count()} cores shared by server and generators; "
-          f"fsrouter's header-block check: {form_check()}")
+          f"fsrouter's ESL helper (fsrouter/esl/_speedups.c): {esl_speedups()}")
     print("units: setup and flow in ms, memory in KB per held call, CPU in ms per call; "
           f"x floor = ratio to the floor's figure (- where the floor's is under {MIN_RATIO_BASE} ms): "
           "for calls/s higher is better, for every other column lower is better; "

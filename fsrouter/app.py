@@ -234,7 +234,7 @@ class App:
         self._checkpointer: gevent.Greenlet | None = None
         self.log.info("config_loaded", version=self.catalog.version, lines=len(self.catalog.config.lines),
                       config=str(self.config_dir.resolve()), store=self.store.description,
-                      esl_form_check="c" if headblock.SPEEDUPS is not None else "python")
+                      esl_speedups="c" if headblock.SPEEDUPS is not None else "python")
         self._log_config_warnings(self.catalog)
 
     def reload(self) -> bool:

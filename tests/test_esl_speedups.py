@@ -1,5 +1,6 @@
-"""The C header-block check (fsrouter.esl._speedups) answers exactly like the Python one,
-on every real captured event and connect reply and on mutations of them, and
+"""The C helper (fsrouter.esl._speedups) answers exactly like the Python code it stands in
+for: the header-block check on every real captured event and connect reply, the frame
+parser's fast path on every captured stream, both on mutations of them; and
 FSROUTER_PURE_PYTHON turns it off."""
 
 import importlib.util
@@ -113,3 +114,95 @@ def test_fsrouter_pure_python_selects_the_python_check(value, pure):
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
     built = importlib.util.find_spec("fsrouter.esl._speedups") is not None  # whatever this process chose
     assert out.split() == ([str(pure or not built)] * 2)
+
+
+# ---- the parser's fast path in C (short_frames) against the same loop without it ----
+
+from fsrouter.errors import EslProtocolError  # noqa: E402
+from fsrouter.esl import parser as parser_module  # noqa: E402
+from fsrouter.esl.parser import FrameParser  # noqa: E402
+
+#: What a stream mutation splices in: the shapes the fast path tells apart.
+STREAM_PIECES = [b"\n", b"\r\n", b"\n\n", b"\r", b":", b"Content-Length: ", b"Content-Length: 5\n",
+                 b"Content-Length: 1234567890123456\n", b"Content-Type: command/reply\nReply-Text: +OK\n\n",
+                 b"Content-Type: a:b\n", b"Reply-Text: ", b"Content-Length: 0\nContent-Type: x\n\n", b"\x00",
+                 b"content-length: 3\n", b"7", b"Content-Type: text/event-plain\n\n"]
+
+
+def captured_streams() -> list[bytes]:
+    """What FreeSWITCH sent in each capture, in order, as one byte stream."""
+    streams = []
+    for path in sorted(CAPTURES.glob("*.esl.jsonl")):
+        frames = [json.loads(line) for line in path.read_text().splitlines()[1:]]
+        streams.append(b"".join(r["frame"].encode() for r in frames if r.get("from") == "fs" and "frame" in r))
+    return streams
+
+
+def parsed(stream: bytes, cuts: list[int], limits: dict) -> list:
+    """Every frame (raw, body, content type, headers) a parser gives for ``stream`` fed in
+    pieces ending at ``cuts``, then the error that stopped it, if any."""
+    out, parser, start = [], FrameParser(**limits), 0
+    try:
+        for end in cuts + [len(stream)]:
+            for frame in parser.feed(stream[start:end]):
+                out.append((frame.raw, frame.body, frame.content_type, frame.headers))
+            start = end
+    except EslProtocolError as exc:
+        out.append(("error", str(exc)))
+    return out
+
+
+def stream_cases(seed: int, count: int):
+    rnd = random.Random(seed)
+    streams = captured_streams()
+    for n in range(count):
+        stream = bytearray(rnd.choice(streams))
+        for _ in range(rnd.choice([0, 0, 1, 1, 2, 3])):
+            at = rnd.randrange(len(stream) + 1)
+            stream[at:at + rnd.randint(0, 2)] = rnd.choice(STREAM_PIECES)
+        stream = bytes(stream)
+        cuts = sorted(rnd.sample(range(1, len(stream)), min(len(stream) - 1, rnd.choice([0, 1, 3, 20])))) \
+            if n % 4 else list(range(1, len(stream)))[::rnd.choice([1, 7, 64])]
+        limits = rnd.choice([{}] * 5 + [{"max_header_bytes": 60, "max_body_bytes": 4000},
+                                        {"max_body_bytes": 2}, {"max_headers": 1}])
+        yield stream, cuts, limits
+
+
+@needs_c
+@pytest.mark.skipif(not CAPTURES.is_dir(), reason="shared/esl-sessions is not beside the checkout")
+def test_the_c_fast_path_frames_every_captured_stream_and_its_mutations_as_the_python_loop(monkeypatch):
+    assert parser_module._C_SHORT_FRAMES is SPEEDUPS.short_frames or os.environ.get("FSROUTER_PURE_PYTHON")
+    monkeypatch.setattr(parser_module, "_C_SHORT_FRAMES", SPEEDUPS.short_frames)
+    cases = list(stream_cases(seed=8, count=600))
+    with_c = [parsed(*case) for case in cases]
+    monkeypatch.setattr(parser_module, "_C_SHORT_FRAMES", None)
+    without = [parsed(*case) for case in cases]
+    for case, got, expected in zip(cases, with_c, without):
+        assert got == expected, (case[0][:300], case[2])
+    frames = sum(len(r) for r in without)
+    errors = sum(1 for r in without if r and r[-1][0] == "error")
+    assert frames > 8000 and 50 < errors < 500  # both answers were exercised
+
+
+@needs_c
+@pytest.mark.parametrize("buf, pos, expected", [
+    (b"", 0, ([], 0)),
+    (b"\n\r\n", 0, ([], 3)),  # blank lines only: skipped
+    (b"Content-Type: command/reply\nReply-Text: +OK\n\n", 0,
+     ([(b"Content-Type: command/reply\nReply-Text: +OK\n\n", 45, b"command/reply")], 45)),
+    (b"Content-Length: 3\nContent-Type: t\n\nab", 0, ([], 0)),  # the body is not all here: Python decides
+    (b"Content-Length: 3\nContent-Type: t\n\nabcX", 0, ([(b"Content-Length: 3\nContent-Type: t\n\nabc", 35, b"t")], 38)),
+    (b"Content-Length: 0000000000000003\nContent-Type: t\n\nabc", 0, ([], 0)),  # 16 digits: not the short shape
+    (b"Content-Type: a:b\nReply-Text: x\n\n", 0, ([], 0)),  # a colon in the type: not the short shape
+    (b"xx\nContent-Type: c\nReply-Text: r\n\n", 3, ([(b"Content-Type: c\nReply-Text: r\n\n", 31, b"c")], 34)),
+])
+def test_the_c_fast_path_takes_only_whole_short_frames(buf, pos, expected):
+    assert SPEEDUPS.short_frames(buf, pos, 65536, 1 << 24) == expected
+
+
+@needs_c
+def test_the_c_fast_path_leaves_a_body_over_the_limit_to_the_python_loop():
+    frame = b"Content-Length: 5\nContent-Type: t\n\nabcde"
+    assert SPEEDUPS.short_frames(frame, 0, 65536, 4) == ([], 0)
+    with pytest.raises(EslProtocolError, match="exceeds the limit"):
+        FrameParser(max_body_bytes=4).feed(frame)

@@ -281,7 +281,7 @@ def test_serve_logs_its_config_folder_and_store_and_what_check_would_warn_about(
         assert loaded["config"] == str(config.resolve())
         assert str(tmp_path / "w.db") in loaded["store"]
         from fsrouter.esl import headblock
-        assert loaded["esl_form_check"] == ("c" if headblock.SPEEDUPS is not None else "python")
+        assert loaded["esl_speedups"] == ("c" if headblock.SPEEDUPS is not None else "python")
         warnings = [e["problem"] for e in logs if e["event"] == "config_warning"]
         assert any("folders.sounds" in w and "is not a folder" in w for w in warnings), warnings
     finally:
