@@ -104,9 +104,9 @@ is_regular_head(PyObject *module, PyObject *arg)
     return PyBool_FromLong(state == 2);  /* the last line is whole too */
 }
 
-
-/* Bytes s[i:] start with the literal lit (of length n)? */
-#define STARTS(s, i, size, lit) ((size) - (i) >= (Py_ssize_t)sizeof(lit) - 1 && memcmp((s) + (i), (lit), sizeof(lit) - 1) == 0)
+/* Whether s[i:size] starts with the string literal lit. */
+#define STARTS(s, i, size, lit) \
+    ((size) - (i) >= (Py_ssize_t)sizeof(lit) - 1 && memcmp((s) + (i), (lit), sizeof(lit) - 1) == 0)
 
 /* The end of a run of bytes other than "\r", "\n" (and ":" when no_colon) from p[i]. */
 static Py_ssize_t
@@ -233,7 +233,8 @@ static PyMethodDef methods[] = {
 
 static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT, "fsrouter.esl._speedups",
-    "C versions of fsrouter.esl.headblock's header-block scans (optional).", -1, methods,
+    "The header-block form check and the frame parser's fast path in C (optional: "
+    "fsrouter.esl has both in Python).", -1, methods,
 };
 
 PyMODINIT_FUNC
