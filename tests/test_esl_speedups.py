@@ -206,3 +206,20 @@ def test_the_c_fast_path_leaves_a_body_over_the_limit_to_the_python_loop():
     assert SPEEDUPS.short_frames(frame, 0, 65536, 4) == ([], 0)
     with pytest.raises(EslProtocolError, match="exceeds the limit"):
         FrameParser(max_body_bytes=4).feed(frame)
+
+
+@needs_c
+@pytest.mark.parametrize("limits", [{"max_body_bytes": 2 ** 63}, {"max_header_bytes": 2 ** 70}])
+def test_limits_beyond_a_c_integer_frame_as_without_the_c_fast_path(limits, monkeypatch):
+    # FrameParser takes any positive int; the C path clamps what no buffer can reach
+    stream = b"Content-Type: c\nReply-Text: r\n\n\nContent-Length: 1\nContent-Type: t\n\nx"
+    with_c = parsed(stream, [], limits)
+    monkeypatch.setattr(parser_module, "_C_SHORT_FRAMES", None)
+    assert with_c == parsed(stream, [], limits) and len(with_c) == 2
+
+
+@needs_c
+def test_the_c_fast_path_declines_limits_that_are_not_ints_and_a_reply_over_a_negative_limit():
+    reply = b"Content-Type: c\nReply-Text: r\n\n"
+    assert SPEEDUPS.short_frames(reply, 0, 65536, 1.5) == ([], 0)  # the Python loop decides
+    assert SPEEDUPS.short_frames(reply, 0, 65536, -1) == ([], 0)  # 0 body bytes > -1, as Python has it

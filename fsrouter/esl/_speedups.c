@@ -118,7 +118,7 @@ run_end(const unsigned char *p, Py_ssize_t i, Py_ssize_t n, int no_colon)
 }
 
 /* parser._SHORT_HEAD matched at p[i:]: the end of its head (after the blank line), or -1;
- * *ctype_start/*ctype_end give its Content-Type value, *length the event's
+ * ctype_start and ctype_end give its Content-Type value, length the event's
  * Content-Length (-1 for a reply). The two shapes, exactly as the pattern has them:
  *   Content-Length: <1-15 digits>\nContent-Type: <not CR LF :>*\n\n
  *   Content-Type: <not CR LF :>*\nReply-Text: <not CR LF>*\n\n */
@@ -157,6 +157,25 @@ short_head(const unsigned char *p, Py_ssize_t i, Py_ssize_t n, Py_ssize_t *ctype
     return -1;
 }
 
+/* A limit argument as a Py_ssize_t in *value (an int too large for one: PY_SSIZE_T_MAX,
+ * which no buffer reaches, so comparisons come out as with the int itself); 0 when it is
+ * not an int. */
+static int
+limit_arg(PyObject *arg, Py_ssize_t *value)
+{
+    if (!PyLong_Check(arg))
+        return 0;
+    int overflow;
+    long long v = PyLong_AsLongLongAndOverflow(arg, &overflow);
+    if (overflow > 0 || v > PY_SSIZE_T_MAX)
+        *value = PY_SSIZE_T_MAX;
+    else if (overflow < 0 || v < -PY_SSIZE_T_MAX)
+        *value = -PY_SSIZE_T_MAX;
+    else
+        *value = (Py_ssize_t)v;
+    return 1;
+}
+
 /* parser.FrameParser.feed's fast path, for as many frames as it takes in a row. */
 static PyObject *
 short_frames(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
@@ -168,10 +187,10 @@ short_frames(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         return NULL;
     }
     pos = PyLong_AsSsize_t(args[1]);
-    max_header_bytes = PyLong_AsSsize_t(args[2]);
-    max_body_bytes = PyLong_AsSsize_t(args[3]);
-    if (PyErr_Occurred())
+    if (pos == -1 && PyErr_Occurred())
         return NULL;
+    if (!limit_arg(args[2], &max_header_bytes) || !limit_arg(args[3], &max_body_bytes))
+        return Py_BuildValue("([]n)", pos);  /* a limit that is not an int: the Python path decides */
     Py_buffer view;
     if (PyObject_GetBuffer(args[0], &view, PyBUF_SIMPLE) < 0)
         return NULL;
@@ -192,9 +211,10 @@ short_frames(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         Py_ssize_t head_end = short_head(p, i, n, &ctype_start, &ctype_end, &length);
         if (head_end < 0 || head_end - i - 2 > max_header_bytes)
             break;
-        if (length > (long long)max_body_bytes || length > (long long)(n - head_end))
+        const long long body = length > 0 ? length : 0;
+        if (body > (long long)max_body_bytes || body > (long long)(n - head_end))
             break;  /* over the limit, or not all here yet: the Python path decides */
-        Py_ssize_t end = head_end + (length > 0 ? (Py_ssize_t)length : 0);
+        Py_ssize_t end = head_end + (Py_ssize_t)body;
         PyObject *frame = Py_BuildValue("(y#ny#)", (const char *)p + i, end - i, head_end - i,
                                         (const char *)p + ctype_start, ctype_end - ctype_start);
         if (frame == NULL)
