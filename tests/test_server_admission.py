@@ -59,12 +59,22 @@ class ScriptedSwitch(FreeSwitch):
 
 def two_calls_step_in_one_turn(server, first_uuid_digit: int) -> list:
     """Two calls reach their playback, then both completions are sent without yielding:
-    the server's next loop turn resumes both. Returns the switches' greenlets."""
+    the server's next loop turn resumes both. Returns the switches' greenlets.
+
+    Both calls must be waiting for the completion itself, their playback's +OK taken in:
+    a call still to read its +OK when the completions go out could read both in one turn
+    while the other had read its +OK a turn earlier, and step a turn later."""
+    calls = []
+    handle_call = server.handle_call
+    server.handle_call = lambda call, log: (calls.append(call), handle_call(call, log))[1]
     switches = [ScriptedSwitch(server.address, f"5a0c1f9e-0000-4000-8000-0000000000{first_uuid_digit}{n}")
                 for n in (1, 2)]
     players = [gevent.spawn(s.play) for s in switches]
     for s in switches:
         assert s.playback_sent.wait(5)
+    with gevent.Timeout(5):
+        while len(calls) < 2 or any(call.conn._replies for call in calls):  # each +OK taken in
+            gevent.sleep(0.001)
     for s in switches:
         s.complete_playback()
     return players
