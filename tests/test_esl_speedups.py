@@ -12,8 +12,11 @@ import sys
 
 import pytest
 
+from fsrouter.errors import EslProtocolError
 from fsrouter.esl import headblock
+from fsrouter.esl import parser as parser_module
 from fsrouter.esl.headblock import REGULAR_MAX_LINES, is_regular_head_py
+from fsrouter.esl.parser import FrameParser
 from tests.captures import CAPTURES
 
 try:  # the built module itself, whichever check this process runs (FSROUTER_PURE_PYTHON)
@@ -118,9 +121,6 @@ def test_fsrouter_pure_python_selects_the_python_check(value, pure):
 
 # ---- the parser's fast path in C (short_frames) against the same loop without it ----
 
-from fsrouter.errors import EslProtocolError  # noqa: E402
-from fsrouter.esl import parser as parser_module  # noqa: E402
-from fsrouter.esl.parser import FrameParser  # noqa: E402
 
 #: What a stream mutation splices in: the shapes the fast path tells apart.
 STREAM_PIECES = [b"\n", b"\r\n", b"\n\n", b"\r", b":", b"Content-Length: ", b"Content-Length: 5\n",
